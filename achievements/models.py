@@ -1,0 +1,257 @@
+"""Achievement definitions and customer progress: data and invariants only.
+
+Rules that need more than one field (the period grammar, schedules, CEL expressions) are
+checked in `Achievement.clean()` with the pure period engine and rule evaluation, so the
+admin and the services validate the same way.
+"""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+
+from achievements import periods, rules
+from loyalty.models import Campaign, Customer, TimeStampedModel
+from loyalty.validators import validate_time_zone
+
+validate_achievement_name = RegexValidator(
+    r"^[a-zA-Z][a-zA-Z0-9_]+$",
+    "The name must start with a letter and continue with letters, digits or underscores "
+    "(at least 2 characters, e.g. Order50Discount).",
+    code="invalid_name",
+)
+validate_event_type = RegexValidator(
+    r"^[A-Z][A-Z0-9_]*$",
+    "Event types are upper-case words such as PURCHASE or CUSTOM.",
+    code="invalid_event_type",
+)
+
+
+class Achievement(TimeStampedModel):
+    class RecurrencePolicy(models.TextChoices):
+        NO_RECURRENCE = "no_recurrence", "One-time"
+        ON_EXPIRATION = "on_expiration", "Recurring on expiration"
+        ON_COMPLETION = "on_completion", "Recurring on completion"
+
+    class ActivationPolicy(models.TextChoices):
+        USER_ACTION = "user_action", "User action"
+        FIXED_SCHEDULE = "fixed_schedule", "Fixed schedule"
+
+    # Fields that stay editable when the campaign runs or a customer has progress.
+    ALWAYS_EDITABLE = ("title", "description")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="achievements")
+    name = models.CharField(
+        "API name",
+        max_length=1000,
+        validators=[validate_achievement_name],
+        help_text="Identifier used in API requests. Cannot be changed after creation.",
+    )
+    title = models.CharField(max_length=1000, help_text="Display name shown to customers.")
+    description = models.TextField(blank=True)
+    target = models.DecimalField(
+        max_digits=20, decimal_places=6, help_text="Progress needed to complete an iteration."
+    )
+    period = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="How long an iteration lasts: a number and s, m, h, D, W, M or Y; _D rounds "
+        "down to the start of the day, _U up to the end of the day/week/month/year "
+        "(1D, 30D_D, 3M_U). Empty: no time limit.",
+    )
+    period_end_override = models.JSONField(
+        null=True,
+        blank=True,
+        help_text='Pins the iteration end, e.g. {"day_of_month": 1, "hour": 0, "minute": 0, '
+        '"second": 0}; keys month, day_of_month, day_of_week (1 = Monday), hour, minute, second.',
+    )
+    recurrence_policy = models.CharField(
+        max_length=16, choices=RecurrencePolicy.choices, default=RecurrencePolicy.NO_RECURRENCE
+    )
+    activation_policy = models.CharField(
+        max_length=16, choices=ActivationPolicy.choices, default=ActivationPolicy.USER_ACTION
+    )
+    fixed_start_date = models.DateTimeField(
+        null=True, blank=True, help_text="Start of the first window of a fixed schedule."
+    )
+    end_date = models.DateTimeField(
+        null=True, blank=True, help_text="No progress counts after this moment."
+    )
+    allow_rollback_after_completion = models.BooleanField(
+        default=False, help_text="A cancelled event may take back a completed iteration."
+    )
+    is_capped_by_target = models.BooleanField(
+        default=False, help_text="Stop counting once the target is reached."
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text="IANA time zone for calendar periods; empty means the program's.",
+    )
+    event_types = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Activity types that count, e.g. ["PURCHASE"]; empty means every type.',
+    )
+    progress_condition = models.TextField(
+        default=rules.DEFAULT_CONDITION,
+        help_text="CEL expression over the event that must be true, e.g. event.amount >= 20.0",
+    )
+    progress_increment = models.TextField(
+        default=rules.DEFAULT_INCREMENT,
+        help_text="CEL expression giving the amount added, e.g. 1 or event.amount",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["campaign_id", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "name"], name="achievement_name_unique_per_campaign"
+            ),
+            models.UniqueConstraint(
+                fields=["campaign", "title"], name="achievement_title_unique_per_campaign"
+            ),
+            models.CheckConstraint(
+                condition=Q(target__gt=0),
+                name="achievement_target_positive",
+                violation_error_message="The target must be greater than 0.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(activation_policy="fixed_schedule")
+                | Q(fixed_start_date__isnull=False),
+                name="achievement_fixed_schedule_has_start",
+                violation_error_message="A fixed schedule needs a fixed start date.",
+            ),
+            models.CheckConstraint(
+                condition=Q(fixed_start_date__isnull=True)
+                | Q(end_date__isnull=True)
+                | Q(end_date__gt=models.F("fixed_start_date")),
+                name="achievement_end_after_start",
+                violation_error_message="The end date must be after the fixed start date.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def period_spec(self) -> periods.PeriodSpec | None:
+        return periods.parse_period(self.period) if self.period else None
+
+    @property
+    def end_override(self) -> periods.TimePoint | None:
+        return periods.TimePoint(**self.period_end_override) if self.period_end_override else None
+
+    def clean(self) -> None:
+        errors: dict[str, list[str]] = {}
+
+        def error(field: str, message: str) -> None:
+            errors.setdefault(field, []).append(message)
+
+        spec = None
+        if self.period:
+            try:
+                spec = periods.parse_period(self.period)
+            except periods.PeriodError as exc:
+                error("period", str(exc))
+        if self.period_end_override:
+            if not self.period:
+                error("period_end_override", "periodEndOverride needs a period.")
+            elif spec is not None:
+                try:
+                    point = periods.TimePoint(**self.period_end_override)
+                    periods.validate_time_point(spec=spec, point=point)
+                except TypeError:
+                    error(
+                        "period_end_override",
+                        "Use the keys month, day_of_month, day_of_week, hour, minute, second; "
+                        "hour, minute and second are required.",
+                    )
+                except periods.PeriodError as exc:
+                    error("period_end_override", str(exc))
+        fixed = self.activation_policy == self.ActivationPolicy.FIXED_SCHEDULE
+        if fixed and self.fixed_start_date is None:
+            error("fixed_start_date", "A fixed_schedule achievement needs a fixedStartDate.")
+        if not fixed and self.fixed_start_date is not None:
+            error("fixed_start_date", "fixedStartDate applies only to the fixed_schedule policy.")
+        if self.fixed_start_date and self.end_date and self.end_date <= self.fixed_start_date:
+            error("end_date", "The endDate must be after the fixedStartDate.")
+        if self.target is not None and self.target <= 0:
+            error("target", "The target must be greater than 0.")
+        if (
+            self.is_capped_by_target
+            and self.recurrence_policy == self.RecurrencePolicy.ON_COMPLETION
+        ):
+            error(
+                "is_capped_by_target",
+                "isCappedByTarget applies to no_recurrence and on_expiration; on_completion "
+                "carries the excess into the next iteration.",
+            )
+        if not isinstance(self.event_types, list):
+            error("event_types", "eventTypes must be a list of event types.")
+        else:
+            for event_type in self.event_types:
+                try:
+                    validate_event_type(event_type if isinstance(event_type, str) else "")
+                except ValidationError as exc:
+                    error("event_types", f"'{event_type}': {exc.messages[0]}")
+        for field, kind in (("progress_condition", "condition"),
+                            ("progress_increment", "increment")):
+            try:
+                rules.expression_validate(source=getattr(self, field), kind=kind)
+            except rules.ExpressionError as exc:
+                error(field, exc.message)
+        if errors:
+            raise ValidationError(errors)
+
+
+class AchievementProgress(models.Model):
+    """One customer's iteration of one achievement (Talon.One's progress tracker)."""
+
+    class Status(models.TextChoices):
+        INPROGRESS = "inprogress", "In progress"
+        COMPLETED = "completed", "Completed"
+        EXPIRED = "expired", "Expired"
+
+    achievement = models.ForeignKey(
+        Achievement, on_delete=models.CASCADE, related_name="progress_records"
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="achievement_progress"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.INPROGRESS)
+    progress = models.DecimalField(max_digits=20, decimal_places=6, default=0)
+    start_date = models.DateTimeField()
+    end_date = models.DateTimeField(null=True, blank=True)
+    completion_date = models.DateTimeField(null=True, blank=True)
+    window_index = models.IntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["achievement_id", "customer_id", "-start_date"]
+        verbose_name_plural = "achievement progress"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["achievement", "customer", "start_date"],
+                name="achievement_progress_one_iteration_per_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gt=models.F("start_date")),
+                name="achievement_progress_end_after_start",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["customer", "achievement", "-start_date"],
+                name="achievement_progress_current",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.achievement} / {self.customer}: {self.progress} ({self.status})"

@@ -1,0 +1,12 @@
+"""/api/v1/: one include per app; program-scoped routes nest under programs/{programId}/."""
+
+from django.urls import include, path
+
+from achievements.api.urls import program_urlpatterns as achievement_routes
+from loyalty.api.urls import program_urlpatterns as loyalty_routes
+from loyalty.api.urls import urlpatterns as loyalty_top_routes
+
+urlpatterns = [
+    *loyalty_top_routes,
+    path("programs/<int:programId>/", include([*loyalty_routes, *achievement_routes])),
+]

@@ -1,0 +1,51 @@
+"""`Authorization: Bearer <key>` authentication with Laurel API keys."""
+
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+from loyalty.models import ApiKey
+from loyalty.selectors import api_key_get_active
+from loyalty.services import api_key_hash, api_key_mark_used
+
+
+class ApiKeyUser:
+    """The principal of a key-authenticated request (not a Django user)."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_staff = False
+    is_superuser = False
+    is_active = True
+
+    def __init__(self, api_key: ApiKey):
+        self.api_key = api_key
+        self.pk = self.id = None
+        self.username = f"api-key:{api_key.prefix}"
+
+    def __str__(self) -> str:
+        return self.username
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        scheme, _, raw_key = header.partition(" ")
+        if scheme.lower() != self.keyword.lower():
+            return None
+        raw_key = raw_key.strip()
+        if not raw_key:
+            raise exceptions.AuthenticationFailed(
+                "The Authorization header has no key after Bearer."
+            )
+        api_key = api_key_get_active(key_hash=api_key_hash(raw_key))
+        if api_key is None:
+            raise exceptions.AuthenticationFailed("Unknown or revoked API key.")
+        api_key_mark_used(api_key=api_key, now=timezone.now())
+        return ApiKeyUser(api_key), api_key
+
+    def authenticate_header(self, request) -> str:
+        return f'{self.keyword} realm="api"'

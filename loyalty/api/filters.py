@@ -1,0 +1,22 @@
+import django_filters
+
+from loyalty.models import Campaign, Customer
+
+
+class CampaignFilter(django_filters.FilterSet):
+    name = django_filters.CharFilter(lookup_expr="icontains")
+
+    class Meta:
+        model = Campaign
+        fields = ["state", "name"]
+
+
+class CustomerFilter(django_filters.FilterSet):
+    integration_id = django_filters.CharFilter(field_name="integration_id")
+    name = django_filters.CharFilter(lookup_expr="icontains")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Customer
+        fields = ["integration_id", "name"]

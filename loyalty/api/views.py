@@ -1,0 +1,135 @@
+"""Programs, and per program: campaigns, customers, currencies."""
+
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, viewsets
+
+from loyalty import selectors, services
+from loyalty.api.filters import CampaignFilter, CustomerFilter
+from loyalty.api.mixins import ProgramScopedMixin, request_api_key
+from loyalty.api.permissions import (
+    ACCOUNT_ONLY,
+    CUSTOMER_WRITERS,
+    DEFINITION_WRITERS,
+    EVERY_SCOPE,
+)
+from loyalty.api.serializers import (
+    CampaignSerializer,
+    CurrencySerializer,
+    CustomerSerializer,
+    CustomerUpdateSerializer,
+    ProgramSerializer,
+)
+from loyalty.models import Campaign, Currency
+
+
+class CrudViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """List, retrieve, create, update (PUT/PATCH) and delete, with writes through services."""
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List programs"),
+    create=extend_schema(summary="Create a program (account keys and staff only)"),
+)
+class ProgramViewSet(CrudViewSet):
+    serializer_class = ProgramSerializer
+    read_scopes = EVERY_SCOPE
+    write_scopes = ACCOUNT_ONLY
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return selectors.program_list(api_key=request_api_key(self.request))
+
+    def perform_create(self, serializer):
+        serializer.instance = services.program_create(**serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.program_update(
+            program=serializer.instance, data=serializer.validated_data
+        )
+
+
+@extend_schema_view(list=extend_schema(summary="List the program's campaigns"))
+class CampaignViewSet(ProgramScopedMixin, CrudViewSet):
+    serializer_class = CampaignSerializer
+    filterset_class = CampaignFilter
+    write_scopes = DEFINITION_WRITERS
+    queryset = Campaign.objects.none()  # for the schema; get_queryset is the real one
+
+    def get_queryset(self):
+        return selectors.campaign_list(program=self.program)
+
+    def perform_create(self, serializer):
+        serializer.instance = services.campaign_create(
+            program=self.program, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer):
+        serializer.instance = services.campaign_update(
+            campaign=serializer.instance, data=serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        services.campaign_delete(campaign=instance)
+
+
+@extend_schema_view(list=extend_schema(summary="List the program's customers"))
+class CustomerViewSet(ProgramScopedMixin, CrudViewSet):
+    """Customers are addressed by their `integrationId`."""
+
+    serializer_class = CustomerSerializer
+    filterset_class = CustomerFilter
+    write_scopes = CUSTOMER_WRITERS
+    lookup_field = "integration_id"
+    lookup_url_kwarg = "integrationId"
+    lookup_value_regex = "[^/]+"
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+
+    def get_serializer_class(self):
+        if self.action in ("update", "partial_update"):
+            return CustomerUpdateSerializer
+        return CustomerSerializer
+
+    def get_queryset(self):
+        return selectors.customer_list(program=self.program)
+
+    def perform_create(self, serializer):
+        serializer.instance = services.customer_create(
+            program=self.program, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer):
+        serializer.instance = services.customer_update(
+            customer=serializer.instance, data=serializer.validated_data
+        )
+
+
+@extend_schema_view(list=extend_schema(summary="List the program's currencies"))
+class CurrencyViewSet(ProgramScopedMixin, CrudViewSet):
+    serializer_class = CurrencySerializer
+    write_scopes = DEFINITION_WRITERS
+    queryset = Currency.objects.none()
+    pagination_class = None
+
+    def get_queryset(self):
+        return selectors.currency_list(program=self.program)
+
+    def perform_create(self, serializer):
+        serializer.instance = services.currency_create(
+            program=self.program, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer):
+        serializer.instance = services.currency_update(
+            currency=serializer.instance, data=serializer.validated_data
+        )
+
+    def perform_destroy(self, instance):
+        services.currency_delete(currency=instance)
+
