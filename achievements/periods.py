@@ -358,7 +358,7 @@ def _boundary(
         wall = _add_calendar_units(local, spec.unit, count)
         if end_override is None:
             return _wall_to_utc(_round_wall(wall, spec))
-        # The end is the first pinned point after start + (k·n − 1) units: "1W, Sunday"
+        # The end is the first pinned point after start + (k·n - 1) units: "1W, Sunday"
         # ends on the coming Sunday, "1Y, 23 Nov" on the coming 23 November.
         count -= 1
         anchor = _wall_to_utc(_add_calendar_units(local, spec.unit, count))
@@ -384,7 +384,7 @@ def add_period(
     s/m/h add an exact duration to the instant. D/W/M/Y add local calendar units in ``tz``
     (days keep the wall-clock time across DST; months and years clamp the day), then apply
     ``_D``/``_U`` rounding. With ``end_override`` the end is instead the first point after
-    ``at`` + (n − 1) units that matches the override's components (Y: month, day, time;
+    ``at`` + (n - 1) units that matches the override's components (Y: month, day, time;
     M: day, time; W: ISO weekday, time; D: time): ``1W`` ending Sunday 23:59:59 from a
     Wednesday ends that same week.
     """
