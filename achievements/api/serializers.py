@@ -22,6 +22,9 @@ class TimePointSerializer(serializers.Serializer):
         value = super().to_internal_value(data)
         return {k: v for k, v in value.items() if v is not None}
 
+    def to_representation(self, instance):
+        return {k: v for k, v in super().to_representation(instance).items() if v is not None}
+
 
 class AchievementSerializer(serializers.ModelSerializer):
     created = serializers.DateTimeField(source="created_at", read_only=True)

@@ -128,8 +128,7 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 # Free-form JSON that belongs to the customer or the event keeps its keys as sent.
-JSON_UNDERSCOREIZE = {"ignore_fields": ("attributes",)}
-JSON_CAMELIZE = {"ignore_fields": ("attributes",)}
+JSON_CAMEL_CASE = {"JSON_UNDERSCOREIZE": {"ignore_fields": ("attributes",)}}
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Laurel API",
