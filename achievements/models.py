@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import Q
 
 from achievements import periods, rules
-from loyalty.models import Campaign, Customer, TimeStampedModel
+from loyalty.models import Campaign, Classification, Customer, TimeStampedModel
 from loyalty.validators import validate_time_zone
 
 validate_achievement_name = RegexValidator(
@@ -102,6 +102,15 @@ class Achievement(TimeStampedModel):
     progress_increment = models.TextField(
         default=rules.DEFAULT_INCREMENT,
         help_text="CEL expression giving the amount added, e.g. 1 or event.amount",
+    )
+    classification = models.OneToOneField(
+        Classification,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="achievement",
+        help_text="Classifies the ACHIEVEMENT events this achievement posts.",
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -211,7 +220,13 @@ class Achievement(TimeStampedModel):
 
 
 class AchievementProgress(models.Model):
-    """One customer's iteration of one achievement (Talon.One's progress tracker)."""
+    """One customer's iteration of one achievement (Talon.One's progress tracker).
+
+    `sequence` numbers a customer's iterations of an achievement 1, 2, 3, ...; `window_start`
+    and `end_date` are the iteration's window (half-open), `start_date` the customer's first
+    progress in it. The stored `status` is what the last write or job decided; reads compute
+    the status for "now" (an `inprogress` row whose end has passed reads as expired).
+    """
 
     class Status(models.TextChoices):
         INPROGRESS = "inprogress", "In progress"
@@ -224,8 +239,10 @@ class AchievementProgress(models.Model):
     customer = models.ForeignKey(
         Customer, on_delete=models.CASCADE, related_name="achievement_progress"
     )
+    sequence = models.PositiveIntegerField(default=1)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.INPROGRESS)
     progress = models.DecimalField(max_digits=20, decimal_places=6, default=0)
+    window_start = models.DateTimeField()
     start_date = models.DateTimeField()
     end_date = models.DateTimeField(null=True, blank=True)
     completion_date = models.DateTimeField(null=True, blank=True)
@@ -234,24 +251,57 @@ class AchievementProgress(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["achievement_id", "customer_id", "-start_date"]
+        ordering = ["achievement_id", "customer_id", "-sequence"]
         verbose_name_plural = "achievement progress"
         constraints = [
             models.UniqueConstraint(
-                fields=["achievement", "customer", "start_date"],
-                name="achievement_progress_one_iteration_per_start",
+                fields=["achievement", "customer", "sequence"],
+                name="achievement_progress_sequence_unique",
             ),
             models.CheckConstraint(
-                condition=Q(end_date__isnull=True) | Q(end_date__gt=models.F("start_date")),
+                condition=Q(end_date__isnull=True) | Q(end_date__gt=models.F("window_start")),
                 name="achievement_progress_end_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(progress__gte=0), name="achievement_progress_not_negative"
             ),
         ]
         indexes = [
             models.Index(
-                fields=["customer", "achievement", "-start_date"],
+                fields=["customer", "achievement", "-sequence"],
                 name="achievement_progress_current",
+            ),
+            models.Index(
+                fields=["achievement", "status"], name="achievement_progress_by_status"
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.achievement} / {self.customer}: {self.progress} ({self.status})"
+
+
+class ProgressContribution(models.Model):
+    """What one customer event added to one iteration, so a cancellation can take it back."""
+
+    progress_record = models.ForeignKey(
+        AchievementProgress, on_delete=models.CASCADE, related_name="contributions"
+    )
+    # A plain id: events import achievements, never the other way round.
+    customer_event_id = models.BigIntegerField(db_index=True)
+    delta = models.DecimalField(max_digits=20, decimal_places=6)
+    completed_iteration = models.BooleanField(
+        default=False, help_text="This contribution reached the target."
+    )
+    reversed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["progress_record", "customer_event_id"],
+                name="contribution_once_per_event_and_iteration",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"event {self.customer_event_id}: +{self.delta}"

@@ -1,13 +1,18 @@
-"""Reads for achievement definitions."""
+"""Reads for achievement definitions and customer progress."""
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from achievements import periods
 from achievements.models import Achievement, AchievementProgress
-from loyalty.models import Program
+from loyalty.models import Campaign, Customer, Program
+
+NOT_STARTED = "not_started"
 
 
 def achievement_list(*, program: Program) -> QuerySet[Achievement]:
@@ -61,3 +66,154 @@ def achievement_window_preview(*, achievement: Achievement, at: datetime) -> per
         end_date=achievement.end_date,
         end_override=achievement.end_override,
     )
+
+
+def achievements_counting(*, program_id: int, event_type: str, at: datetime) -> list[Achievement]:
+    """Achievements an event of `event_type` performed at `at` may count for: campaign running
+    and inside its dates, the type listed (or no types listed). ACHIEVEMENT events count only
+    where an achievement lists ACHIEVEMENT explicitly."""
+    candidates = (
+        Achievement.objects.filter(campaign__program_id=program_id,
+                                   campaign__state=Campaign.State.RUNNING)
+        .filter(Q(campaign__start_time__isnull=True) | Q(campaign__start_time__lte=at))
+        .filter(Q(campaign__end_time__isnull=True) | Q(campaign__end_time__gt=at))
+        .select_related("campaign__program")
+        .order_by("pk")
+    )
+    return [
+        a for a in candidates
+        if event_type in a.event_types or (not a.event_types and event_type != "ACHIEVEMENT")
+    ]
+
+
+def progress_status_at(*, record: AchievementProgress, now: datetime) -> str:
+    """The status of an iteration at `now`, whatever the scheduled jobs have stored yet."""
+    if record.status == AchievementProgress.Status.COMPLETED:
+        return record.status
+    if record.end_date is not None and now >= record.end_date:
+        return AchievementProgress.Status.EXPIRED
+    return record.status
+
+
+def _current_window_index(*, achievement: Achievement, now: datetime) -> int | None:
+    window = achievement_window_preview(achievement=achievement, at=now)
+    return window.index if window is not None else None
+
+
+@dataclass(frozen=True)
+class CustomerAchievement:
+    """A customer's current standing in one achievement (Talon.One's
+    AchievementProgressWithDefinition)."""
+
+    achievement: Achievement
+    record: AchievementProgress | None  # None: no current iteration
+    status: str
+
+    @property
+    def progress(self) -> Decimal:
+        return self.record.progress if self.record else Decimal(0)
+
+
+def _current_standing(*, achievement: Achievement, latest: AchievementProgress | None,
+                      now: datetime) -> CustomerAchievement:
+    if latest is None:
+        return CustomerAchievement(achievement, None, NOT_STARTED)
+    status = progress_status_at(record=latest, now=now)
+    recurring = achievement.recurrence_policy != Achievement.RecurrencePolicy.NO_RECURRENCE
+    if recurring:
+        window_over = latest.end_date is not None and now >= latest.end_date
+        fresh_available = (
+            status == AchievementProgress.Status.EXPIRED
+            or (status == AchievementProgress.Status.COMPLETED and window_over)
+            or (status == AchievementProgress.Status.COMPLETED and achievement.recurrence_policy
+                == Achievement.RecurrencePolicy.ON_COMPLETION)
+        )
+        if (
+            not fresh_available
+            and achievement.activation_policy == Achievement.ActivationPolicy.FIXED_SCHEDULE
+        ):
+            fresh_available = _current_window_index(
+                achievement=achievement, now=now
+            ) != latest.window_index
+        if fresh_available:
+            return CustomerAchievement(achievement, None, NOT_STARTED)
+    return CustomerAchievement(achievement, latest, status)
+
+
+def customer_achievement_list(
+    *,
+    customer: Customer,
+    now: datetime,
+    campaign_ids: Iterable[int] | None = None,
+    statuses: Iterable[str] | None = None,
+) -> list[CustomerAchievement]:
+    """One entry per achievement of the customer's program in a running campaign, with the
+    status right for `now`. Two queries, whatever the number of iterations."""
+    latest_id = (
+        AchievementProgress.objects.filter(achievement=OuterRef("pk"), customer=customer)
+        .order_by("-sequence")
+        .values("pk")[:1]
+    )
+    achievements = (
+        Achievement.objects.filter(campaign__program_id=customer.program_id,
+                                   campaign__state=Campaign.State.RUNNING)
+        .select_related("campaign__program")
+        .annotate(latest_id=Subquery(latest_id))
+        .order_by("campaign_id", "pk")
+    )
+    if campaign_ids:
+        achievements = achievements.filter(campaign_id__in=list(campaign_ids))
+    achievements = list(achievements)
+    records = AchievementProgress.objects.in_bulk(
+        [a.latest_id for a in achievements if a.latest_id is not None]
+    )
+    standings = [
+        _current_standing(achievement=a, latest=records.get(a.latest_id), now=now)
+        for a in achievements
+    ]
+    if statuses:
+        wanted = set(statuses)
+        standings = [s for s in standings if s.status in wanted]
+    return standings
+
+
+def customer_achievement_history(*, customer: Customer, achievement: Achievement,
+                                 statuses: Iterable[str] | None = None,
+                                 now: datetime) -> list[tuple[AchievementProgress, str]]:
+    """Every iteration of the customer in the achievement, newest first, with its status."""
+    records = AchievementProgress.objects.filter(
+        customer=customer, achievement=achievement
+    ).order_by("-sequence")
+    rows = [(r, progress_status_at(record=r, now=now)) for r in records]
+    if statuses:
+        wanted = set(statuses)
+        rows = [row for row in rows if row[1] in wanted]
+    return rows
+
+
+def achievement_progress_list(*, achievement: Achievement, now: datetime,
+                              status: str | None = None) -> QuerySet[AchievementProgress]:
+    """Every customer's current (latest) iteration, annotated with `current_status` for `now`."""
+    latest_sequence = (
+        AchievementProgress.objects.filter(achievement=OuterRef("achievement"),
+                                           customer=OuterRef("customer"))
+        .order_by("-sequence")
+        .values("sequence")[:1]
+    )
+    expired = Q(status=AchievementProgress.Status.EXPIRED) | Q(
+        status=AchievementProgress.Status.INPROGRESS, end_date__lte=now
+    )
+    qs = (
+        AchievementProgress.objects.filter(achievement=achievement,
+                                           sequence=Subquery(latest_sequence))
+        .select_related("customer")
+        .annotate(current_status=Case(
+            When(status=AchievementProgress.Status.COMPLETED, then=F("status")),
+            When(expired, then=Value(AchievementProgress.Status.EXPIRED)),
+            default=F("status"),
+        ))
+        .order_by("customer_id")
+    )
+    if status:
+        qs = qs.filter(current_status=status)
+    return qs

@@ -1,14 +1,25 @@
-"""Writes for achievement definitions."""
+"""Writes for achievement definitions and customer progress."""
 
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 
-from achievements.models import Achievement
-from achievements.selectors import achievement_has_progress, achievement_is_locked
+from achievements import periods, rules
+from achievements.models import Achievement, AchievementProgress, ProgressContribution
+from achievements.selectors import (
+    achievement_has_progress,
+    achievement_is_locked,
+    achievement_time_zone,
+    achievements_counting,
+)
 from config.exceptions import ApplicationError, ConflictError
-from loyalty.models import Campaign
+from loyalty.models import Campaign, Customer
+from loyalty.services import classification_create
 
 EDITABLE_FIELDS = (
     "title",
@@ -68,6 +79,14 @@ def achievement_create(*, campaign: Campaign, name: str, title: str, target: Any
         campaign=campaign, name=name, title=title, target=target, created_by=created_by, **fields
     )
     _save(achievement)
+    achievement.classification = classification_create(
+        program=campaign.program,
+        code=f"ACHIEVEMENT:{campaign.pk}:{name}",
+        name=f"Achievement: {title}"[:200],
+        event_type="ACHIEVEMENT",
+        description=f"Posted when a customer completes the achievement {name}.",
+    )
+    achievement.save(update_fields=["classification"])
     return achievement
 
 
@@ -105,6 +124,9 @@ def achievement_update(*, achievement: Achievement, data: dict[str, Any]) -> Ach
     for field in changed:
         setattr(achievement, field, data[field])
     _save(achievement, update_fields=[*changed, "updated_at"])
+    if "title" in changed and achievement.classification_id:
+        achievement.classification.name = f"Achievement: {achievement.title}"[:200]
+        achievement.classification.save(update_fields=["name", "updated_at"])
     return achievement
 
 
@@ -120,4 +142,218 @@ def achievement_delete(*, achievement: Achievement) -> None:
         raise ApplicationError(
             "Customers have progress in this achievement; it cannot be deleted.", field="id"
         )
+    classification = achievement.classification
     achievement.delete()
+    if classification is not None and not classification.reward_offers.exists():
+        classification.delete()
+
+
+# Progress
+# ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class EventFacts:
+    """What the progress engine needs to know about a customer event."""
+
+    id: int
+    type: str
+    performed_on: datetime
+    activation: dict[str, Any]  # the CEL activation, from rules.event_activation
+
+
+@dataclass(frozen=True)
+class ProgressEffect:
+    """One change to one iteration (Talon.One's increase/rollback achievement effects)."""
+
+    effect_type: str
+    achievement: Achievement
+    progress_record: AchievementProgress
+    delta: Decimal
+    value: Decimal
+    is_just_completed: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        body = {
+            "effectType": self.effect_type,
+            "achievementId": self.achievement.pk,
+            "achievementName": self.achievement.name,
+            "progressTrackerId": self.progress_record.pk,
+            "target": self.achievement.target,
+        }
+        if self.effect_type == INCREASE:
+            body |= {"delta": self.delta, "value": self.value,
+                     "isJustCompleted": self.is_just_completed}
+        else:
+            body |= {"decreaseProgressBy": self.delta, "currentProgress": self.value}
+        return body
+
+
+INCREASE = "increaseAchievementProgress"
+ROLLBACK = "rollbackIncreasedAchievementProgress"
+Status = AchievementProgress.Status
+
+
+def _next_sequence(*, achievement: Achievement, customer: Customer) -> int:
+    top = AchievementProgress.objects.filter(achievement=achievement, customer=customer).aggregate(
+        top=Max("sequence")
+    )["top"]
+    return (top or 0) + 1
+
+
+def _iteration_create(*, achievement: Achievement, customer: Customer, at: datetime,
+                      window: periods.Window) -> AchievementProgress:
+    return AchievementProgress.objects.create(
+        achievement=achievement,
+        customer=customer,
+        sequence=_next_sequence(achievement=achievement, customer=customer),
+        window_start=window.start,
+        start_date=at,
+        end_date=window.end,
+        window_index=window.index,
+    )
+
+
+def _iteration_for(*, achievement: Achievement, customer: Customer, at: datetime,
+                   window: periods.Window) -> AchievementProgress | None:
+    """The iteration an event at `at` counts in: the one whose window holds `at`, or a new one
+    where the recurrence policy allows, or None when the event counts for nothing."""
+    iterations = AchievementProgress.objects.filter(achievement=achievement, customer=customer)
+    policy = achievement.recurrence_policy
+    fixed = achievement.activation_policy == Achievement.ActivationPolicy.FIXED_SCHEDULE
+    if fixed:
+        current = iterations.filter(window_index=window.index).order_by("-sequence").first()
+    else:
+        current = (
+            iterations.filter(window_start__lte=at).order_by("-window_start", "-sequence").first()
+        )
+        if current is not None and current.end_date is not None and at >= current.end_date:
+            current = None
+    if current is not None:
+        completed = current.status == Status.COMPLETED
+        if not (completed and policy == Achievement.RecurrencePolicy.ON_COMPLETION):
+            return current
+        if fixed:  # the next iteration runs in what is left of the same window
+            window = periods.Window(start=at, end=window.end, index=window.index)
+    elif policy == Achievement.RecurrencePolicy.NO_RECURRENCE and iterations.exists():
+        return None  # one-time: its only iteration is over
+    if not fixed:
+        # A late event in a gap between iterations must not overlap the next one.
+        next_start = (
+            iterations.filter(window_start__gt=at)
+            .order_by("window_start")
+            .values_list("window_start", flat=True)
+            .first()
+        )
+        if next_start is not None and (window.end is None or window.end > next_start):
+            window = periods.Window(start=window.start, end=next_start, index=window.index)
+    return _iteration_create(achievement=achievement, customer=customer, at=at, window=window)
+
+
+def _count(*, achievement: Achievement, customer: Customer, event: EventFacts,
+           amount: Decimal) -> list[ProgressEffect]:
+    window = periods.iteration_window(
+        activation_policy=achievement.activation_policy,
+        recurring=achievement.recurrence_policy != Achievement.RecurrencePolicy.NO_RECURRENCE,
+        spec=achievement.period_spec,
+        tz=achievement_time_zone(achievement=achievement),
+        at=event.performed_on,
+        fixed_start=achievement.fixed_start_date,
+        end_date=achievement.end_date,
+        end_override=achievement.end_override,
+    )
+    if window is None:
+        return []
+    effects = []
+    on_completion = achievement.recurrence_policy == Achievement.RecurrencePolicy.ON_COMPLETION
+    remaining = amount
+    record = _iteration_for(achievement=achievement, customer=customer,
+                            at=event.performed_on, window=window)
+    while record is not None and remaining > 0:
+        delta = remaining
+        if achievement.is_capped_by_target or on_completion:
+            delta = min(remaining, max(achievement.target - record.progress, Decimal(0)))
+        if delta <= 0:
+            break
+        record.progress += delta
+        just_completed = (
+            record.status != Status.COMPLETED and record.progress >= achievement.target
+        )
+        if just_completed:
+            record.status = Status.COMPLETED
+            record.completion_date = event.performed_on
+        if event.performed_on < record.start_date:
+            record.start_date = event.performed_on  # a late event moved the first progress
+        record.save(update_fields=["progress", "status", "completion_date", "start_date",
+                                   "updated_at"])
+        ProgressContribution.objects.create(
+            progress_record=record, customer_event_id=event.id, delta=delta,
+            completed_iteration=just_completed,
+        )
+        effects.append(ProgressEffect(INCREASE, achievement, record, delta, record.progress,
+                                      just_completed))
+        remaining -= delta
+        record = None
+        if on_completion and just_completed and remaining > 0:
+            # The excess opens the next iteration at once (new progressTrackerId).
+            record = _iteration_for(achievement=achievement, customer=customer,
+                                    at=event.performed_on, window=window)
+    return effects
+
+
+def achievement_progress_record_event(*, customer: Customer,
+                                      event: EventFacts) -> list[ProgressEffect]:
+    """Count a customer event in every active achievement it matches.
+
+    The caller holds the customer's lock (see `loyalty.services.customer_lock`), so the reads
+    and writes below are serialised per customer. Each contribution is recorded (unique per
+    event and iteration) so a cancellation can take exactly it back.
+    """
+    effects: list[ProgressEffect] = []
+    for achievement in achievements_counting(program_id=customer.program_id,
+                                             event_type=event.type, at=event.performed_on):
+        if not rules.condition_matches(source=achievement.progress_condition,
+                                       activation=event.activation):
+            continue
+        amount = rules.increment_amount(source=achievement.progress_increment,
+                                        activation=event.activation)
+        if amount > 0:
+            effects.extend(_count(achievement=achievement, customer=customer, event=event,
+                                  amount=amount))
+    return effects
+
+
+@dataclass(frozen=True)
+class Rollback:
+    effects: list[ProgressEffect]
+    uncompleted: list[AchievementProgress]  # completions taken back: their events go too
+
+
+def achievement_progress_rollback_event(*, customer: Customer, customer_event_id: int,
+                                        now: datetime) -> Rollback:
+    """Subtract what a cancelled event added (customer locked).
+
+    A completed iteration is only touched when its achievement allows rollback after
+    completion; then it goes back to in progress if it falls below the target.
+    """
+    effects, uncompleted = [], []
+    contributions = (
+        ProgressContribution.objects.select_related("progress_record__achievement")
+        .filter(customer_event_id=customer_event_id, reversed_at__isnull=True,
+                progress_record__customer=customer)
+        .order_by("-pk")
+    )
+    for contribution in contributions:
+        record = contribution.progress_record
+        achievement = record.achievement
+        if record.status == Status.COMPLETED and not achievement.allow_rollback_after_completion:
+            continue
+        decrease = min(contribution.delta, record.progress)
+        record.progress -= decrease
+        if record.status == Status.COMPLETED and record.progress < achievement.target:
+            record.status = Status.INPROGRESS
+            record.completion_date = None
+            uncompleted.append(record)
+        record.save(update_fields=["progress", "status", "completion_date", "updated_at"])
+        contribution.reversed_at = now
+        contribution.save(update_fields=["reversed_at"])
+        effects.append(ProgressEffect(ROLLBACK, achievement, record, decrease, record.progress))
+    return Rollback(effects=effects, uncompleted=uncompleted)

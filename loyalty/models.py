@@ -25,6 +25,9 @@ class Program(TimeStampedModel):
         validators=[validate_time_zone],
         help_text="IANA time zone for calendar periods (days, weeks, months) of this program.",
     )
+    last_event_number = models.BigIntegerField(
+        default=0, editable=False, help_text="Numbers customer events sequentially."
+    )
     currency_code = models.CharField(
         "points currency code",
         max_length=20,
@@ -173,3 +176,185 @@ class ApiKey(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class Classification(TimeStampedModel):
+    """A label for customer events (CRM.COM's classification), per program and event type.
+
+    Achievements and streak levels each own one, used by the ACHIEVEMENT events they post;
+    reward offers match on them. It lives in `loyalty`, the bottom app, so that reward offers
+    (here), achievements and events can all refer to it.
+    """
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="classifications")
+    code = models.CharField(max_length=200)
+    name = models.CharField(max_length=200)
+    event_type = models.CharField(
+        max_length=32, help_text="The event type it classifies, e.g. PURCHASE or ACHIEVEMENT."
+    )
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["program_id", "code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["program", "code"], name="classification_code_unique_per_program"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.code
+
+
+class RewardOffer(TimeStampedModel):
+    """Turns achievement customer events into awards (CRM.COM's reward offer)."""
+
+    class State(models.TextChoices):
+        EFFECTIVE = "effective", "Effective"
+        NOT_EFFECTIVE = "not_effective", "Not effective"
+
+    class NumberOfAwards(models.TextChoices):
+        MULTIPLE = "MULTIPLE", "Every matching event"
+        ONLY_ONE = "ONLY_ONE", "Once per customer"
+        ONLY_ONE_PER_PERIOD = "ONLY_ONE_PER_PERIOD", "Once per customer and period"
+
+    class AwardPeriod(models.TextChoices):
+        DAY = "DAY", "Day"
+        WEEK = "WEEK", "Week"
+        MONTH = "MONTH", "Month"
+        YEAR = "YEAR", "Year"
+
+    class AwardType(models.TextChoices):
+        FIXED = "FIXED", "Fixed amount"
+        PERCENTAGE = "PERCENTAGE", "Percentage of the event amount"
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="reward_offers")
+    name = models.CharField(max_length=200)
+    code = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.EFFECTIVE)
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_to = models.DateTimeField(null=True, blank=True)
+    classifications = models.ManyToManyField(
+        Classification,
+        related_name="reward_offers",
+        help_text="Achievement classifications that trigger the offer.",
+    )
+    all_achievements_should_exist = models.BooleanField(
+        default=False,
+        help_text="Award only when the customer has achieved every listed classification "
+        "(otherwise any one of them).",
+    )
+    number_of_awards = models.CharField(
+        max_length=24, choices=NumberOfAwards.choices, default=NumberOfAwards.MULTIPLE
+    )
+    award_period = models.CharField(
+        max_length=8, choices=AwardPeriod.choices, blank=True,
+        help_text="For ONLY_ONE_PER_PERIOD: the calendar period, in the program's time zone.",
+    )
+    award_type = models.CharField(max_length=16, choices=AwardType.choices,
+                                  default=AwardType.FIXED)
+    award_value = models.DecimalField(
+        max_digits=20, decimal_places=6,
+        help_text="The amount (FIXED) or the percentage of the event amount (PERCENTAGE).",
+    )
+    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["program_id", "code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["program", "code"], name="reward_offer_code_unique_per_program"
+            ),
+            models.CheckConstraint(
+                condition=Q(award_value__gt=0), name="reward_offer_award_value_positive",
+                violation_error_message="The award value must be greater than 0.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(number_of_awards="ONLY_ONE_PER_PERIOD") | ~Q(award_period=""),
+                name="reward_offer_period_when_once_per_period",
+                violation_error_message="ONLY_ONE_PER_PERIOD needs an award period.",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True) | Q(valid_to__isnull=True)
+                | Q(valid_to__gt=models.F("valid_from")),
+                name="reward_offer_valid_to_after_from",
+                violation_error_message="validTo must be after validFrom.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AwardTransaction(models.Model):
+    """The wallet ledger: append-only. Cancelling an award adds a compensating row."""
+
+    class Kind(models.TextChoices):
+        AWARD = "award", "Award"
+        CANCELLATION = "cancellation", "Cancellation of an award"
+        CORRECTION = "correction", "Manual correction"
+
+    class State(models.TextChoices):
+        POSTED = "POSTED", "Posted"
+        CANCELLED = "CANCELLED", "Cancelled"
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE,
+                                 related_name="award_transactions")
+    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.AWARD)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.POSTED)
+    amount = models.DecimalField(max_digits=20, decimal_places=6,
+                                 help_text="Signed: credits are positive.")
+    reward_offer = models.ForeignKey(RewardOffer, on_delete=models.PROTECT, null=True,
+                                     blank=True, related_name="award_transactions")
+    # The customer event behind the row. A plain id, not a foreign key: events sit above
+    # loyalty in the import order, and the ledger must not depend on them.
+    customer_event_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    # What makes an award unique for its offer: the event (MULTIPLE), "once" (ONLY_ONE) or the
+    # period key (ONLY_ONE_PER_PERIOD, e.g. 2026-11).
+    award_key = models.CharField(max_length=64, blank=True)
+    reverses = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="reversed_by")
+    reason = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reward_offer", "customer", "award_key"],
+                condition=Q(kind="award", state="POSTED"),
+                name="award_once_per_offer_customer_key",
+            ),
+            models.UniqueConstraint(
+                fields=["reward_offer", "customer_event_id"],
+                condition=Q(kind="award"),
+                name="award_once_per_offer_and_event",
+            ),
+        ]
+        indexes = [models.Index(fields=["customer", "currency"], name="award_customer_currency")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount} {self.currency_id} for {self.customer_id}"
+
+
+class WalletBalance(models.Model):
+    """A customer's balance per currency: the sum of its ledger rows, kept under the row lock."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="balances")
+    currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
+    balance = models.DecimalField(max_digits=20, decimal_places=6, default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "currency"],
+                                    name="wallet_balance_one_per_currency"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.balance} {self.currency_id}"

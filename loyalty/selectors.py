@@ -1,8 +1,20 @@
 """Reads for programs, campaigns, customers, currencies and API keys."""
 
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
 
-from loyalty.models import ApiKey, Campaign, Currency, Customer, Program
+from loyalty.models import (
+    ApiKey,
+    AwardTransaction,
+    Campaign,
+    Classification,
+    Currency,
+    Customer,
+    Program,
+    RewardOffer,
+    WalletBalance,
+)
 
 
 def api_key_get_active(*, key_hash: str) -> ApiKey | None:
@@ -31,3 +43,40 @@ def customer_list(*, program: Program) -> QuerySet[Customer]:
 
 def currency_list(*, program: Program) -> QuerySet[Currency]:
     return Currency.objects.filter(program=program)
+
+
+def classification_list(*, program: Program) -> QuerySet[Classification]:
+    return Classification.objects.filter(program=program).select_related("achievement")
+
+
+def reward_offer_list(*, program: Program) -> QuerySet[RewardOffer]:
+    return RewardOffer.objects.filter(program=program).select_related("currency").prefetch_related(
+        "classifications"
+    )
+
+
+@dataclass(frozen=True)
+class Wallet:
+    integration_id: str
+    balances: list[WalletBalance]
+    transactions: list[AwardTransaction]
+
+
+def wallet_get(*, customer: Customer, limit: int = 100) -> Wallet:
+    """Balances per currency (every currency of the program, zero where nothing happened) and
+    the newest ledger rows."""
+    stored = {
+        b.currency_id: b
+        for b in WalletBalance.objects.filter(customer=customer).select_related("currency")
+    }
+    balances = [
+        stored.get(currency.pk) or WalletBalance(customer=customer, currency=currency, balance=0)
+        for currency in Currency.objects.filter(program_id=customer.program_id)
+    ]
+    transactions = list(
+        AwardTransaction.objects.filter(customer=customer)
+        .select_related("currency", "created_by")
+        .order_by("-created_at", "-id")[:limit]
+    )
+    return Wallet(integration_id=customer.integration_id, balances=balances,
+                  transactions=transactions)

@@ -2,15 +2,29 @@
 
 import hashlib
 import secrets
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
 
 from config.exceptions import ApplicationError, ConflictError
 from config.services import model_update
-from loyalty.models import ApiKey, Campaign, Currency, Customer, Program
+from loyalty.models import (
+    ApiKey,
+    AwardTransaction,
+    Campaign,
+    Classification,
+    Currency,
+    Customer,
+    Program,
+    RewardOffer,
+    WalletBalance,
+)
 
 API_KEY_PREFIX = "laurel_"
 
@@ -50,6 +64,22 @@ def program_update(*, program: Program, data: dict[str, Any]) -> Program:
     if "currency_code" in changed:
         program.currencies.filter(kind=Currency.Kind.POINTS).update(code=program.currency_code)
     return program
+
+
+def program_event_numbers_reserve(*, program_id: int, count: int) -> int:
+    """Reserve `count` consecutive event numbers; returns the last one.
+
+    The counter row stays locked until the transaction ends, so callers reserve as their
+    last write: numbers are gap-free and in commit order, and the lock is held briefly.
+    """
+    table = Program._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_event_number = last_event_number + %s "
+            "WHERE id = %s RETURNING last_event_number",
+            [count, program_id],
+        )
+        return cursor.fetchone()[0]
 
 
 # Campaigns
@@ -138,6 +168,20 @@ def customer_get_or_create(*, program: Program, integration_id: str) -> tuple[Cu
     return customer, True
 
 
+def customer_lock(*, customer_id: int) -> Customer:
+    """Lock a customer's row for the rest of the transaction.
+
+    Every write that touches a customer's progress, streaks or wallet takes this lock first,
+    so one customer's updates are serialised while different customers run in parallel.
+    `no_key` lets other transactions keep inserting rows that reference the customer.
+    """
+    return (
+        Customer.objects.select_for_update(no_key=True)
+        .select_related("program")
+        .get(pk=customer_id)
+    )
+
+
 @transaction.atomic
 def customer_update(*, customer: Customer, data: dict[str, Any]) -> Customer:
     customer, _ = model_update(instance=customer, data=data, fields=["name", "attributes"])
@@ -216,3 +260,219 @@ def api_key_mark_used(*, api_key: ApiKey, now: datetime) -> None:
     if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_RESOLUTION:
         ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
+
+
+# Classifications
+# ------------------------------------------------------------------------------
+@transaction.atomic
+def classification_create(*, program: Program, code: str, name: str, event_type: str,
+                          description: str = "") -> Classification:
+    if Classification.objects.filter(program=program, code=code).exists():
+        raise ConflictError(f"A classification with code '{code}' already exists.", field="code")
+    classification = Classification(program=program, code=code, name=name,
+                                    event_type=event_type, description=description)
+    classification.full_clean()
+    classification.save()
+    return classification
+
+
+@transaction.atomic
+def classification_update(*, classification: Classification,
+                          data: dict[str, Any]) -> Classification:
+    if "code" in data and Classification.objects.filter(
+        program=classification.program, code=data["code"]
+    ).exclude(pk=classification.pk).exists():
+        raise ConflictError(f"A classification with code '{data['code']}' already exists.",
+                            field="code")
+    classification, _ = model_update(instance=classification, data=data,
+                                     fields=["code", "name", "description"])
+    return classification
+
+
+# Reward offers
+# ------------------------------------------------------------------------------
+REWARD_OFFER_FIELDS = (
+    "name", "code", "description", "state", "valid_from", "valid_to",
+    "all_achievements_should_exist", "number_of_awards", "award_period", "award_type",
+    "award_value", "currency",
+)
+
+
+def _reward_offer_check(*, program: Program, data: dict[str, Any],
+                        exclude_pk: int | None = None) -> None:
+    if "code" in data and RewardOffer.objects.filter(program=program, code=data["code"]).exclude(
+        pk=exclude_pk
+    ).exists():
+        raise ConflictError(f"A reward offer with code '{data['code']}' already exists.",
+                            field="code")
+    currency = data.get("currency")
+    if currency is not None and currency.program_id != program.pk:
+        raise ApplicationError("The currency belongs to another program.", field="currency")
+    for classification in data.get("classifications") or ():
+        if classification.program_id != program.pk:
+            raise ApplicationError(
+                f"Classification {classification.code} belongs to another program.",
+                field="classifications",
+            )
+
+
+@transaction.atomic
+def reward_offer_create(*, program: Program, classifications: Iterable[Classification],
+                        **fields: Any) -> RewardOffer:
+    classifications = list(classifications)
+    if not classifications:
+        raise ApplicationError("A reward offer needs at least one classification.",
+                               field="classifications")
+    _reward_offer_check(program=program, data={**fields, "classifications": classifications})
+    offer = RewardOffer(program=program, **fields)
+    offer.full_clean()
+    offer.save()
+    offer.classifications.set(classifications)
+    return offer
+
+
+@transaction.atomic
+def reward_offer_update(*, offer: RewardOffer, data: dict[str, Any]) -> RewardOffer:
+    _reward_offer_check(program=offer.program, data=data, exclude_pk=offer.pk)
+    offer, _ = model_update(instance=offer, data=data, fields=list(REWARD_OFFER_FIELDS))
+    if "classifications" in data:
+        if not data["classifications"]:
+            raise ApplicationError("A reward offer needs at least one classification.",
+                                   field="classifications")
+        offer.classifications.set(data["classifications"])
+    return offer
+
+
+def period_key(*, period: str, at: datetime, tz: ZoneInfo) -> str:
+    """The calendar period containing `at` in `tz`: 2026-11-22, 2026-W47, 2026-11 or 2026."""
+    local = at.astimezone(tz)
+    if period == RewardOffer.AwardPeriod.DAY:
+        return f"{local:%Y-%m-%d}"
+    if period == RewardOffer.AwardPeriod.WEEK:
+        year, week, _ = local.isocalendar()
+        return f"{year}-W{week:02d}"
+    if period == RewardOffer.AwardPeriod.MONTH:
+        return f"{local:%Y-%m}"
+    return f"{local:%Y}"
+
+
+AMOUNT_QUANTUM = Decimal("0.000001")
+
+
+def _wallet_credit(*, customer: Customer, currency_id: int, amount: Decimal) -> None:
+    """Add a signed amount to a balance. Callers hold the customer lock."""
+    updated = WalletBalance.objects.filter(customer=customer, currency_id=currency_id).update(
+        balance=F("balance") + amount
+    )
+    if not updated:
+        WalletBalance.objects.create(customer=customer, currency_id=currency_id, balance=amount)
+
+
+def rewards_grant(
+    *,
+    customer: Customer,
+    classification: Classification,
+    customer_event_id: int,
+    event_amount: Decimal | None,
+    performed_on: datetime,
+    achieved_classification_ids: Callable[[], set[int]],
+) -> list[AwardTransaction]:
+    """Award every effective offer that an achievement customer event matches.
+
+    Called with the customer locked. Each award is unique per (offer, event) and, for
+    ONLY_ONE / ONLY_ONE_PER_PERIOD, per (offer, customer, period) in the database, so a retry
+    or a race cannot double it. `achieved_classification_ids` is asked only when an offer
+    needs every one of its classifications.
+    """
+    offers = (
+        RewardOffer.objects.filter(
+            program_id=customer.program_id,
+            state=RewardOffer.State.EFFECTIVE,
+            classifications=classification,
+        )
+        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=performed_on))
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=performed_on))
+        .prefetch_related("classifications")
+        .order_by("pk")
+    )
+    awards = []
+    achieved: set[int] | None = None
+    for offer in offers:
+        if offer.all_achievements_should_exist:
+            if achieved is None:
+                achieved = achieved_classification_ids() | {classification.pk}
+            if not {c.pk for c in offer.classifications.all()} <= achieved:
+                continue
+        if offer.award_type == RewardOffer.AwardType.FIXED:
+            amount = offer.award_value
+        else:
+            amount = (offer.award_value * (event_amount or 0) / 100)
+        amount = Decimal(amount).quantize(AMOUNT_QUANTUM, rounding=ROUND_HALF_UP)
+        if amount <= 0:
+            continue
+        if offer.number_of_awards == RewardOffer.NumberOfAwards.ONLY_ONE:
+            award_key = "once"
+        elif offer.number_of_awards == RewardOffer.NumberOfAwards.ONLY_ONE_PER_PERIOD:
+            award_key = period_key(period=offer.award_period, at=performed_on,
+                                   tz=ZoneInfo(customer.program.time_zone))
+        else:
+            award_key = f"event:{customer_event_id}"
+        taken = AwardTransaction.objects.filter(
+            reward_offer=offer, customer=customer, award_key=award_key,
+            kind=AwardTransaction.Kind.AWARD, state=AwardTransaction.State.POSTED,
+        ).exists()
+        if taken:
+            continue
+        try:
+            with transaction.atomic():
+                award = AwardTransaction.objects.create(
+                    program_id=customer.program_id, customer=customer,
+                    currency_id=offer.currency_id, amount=amount, reward_offer=offer,
+                    customer_event_id=customer_event_id, award_key=award_key,
+                )
+        except IntegrityError:
+            continue  # awarded by a concurrent or earlier attempt: exactly once
+        _wallet_credit(customer=customer, currency_id=offer.currency_id, amount=amount)
+        awards.append(award)
+    return awards
+
+
+def awards_cancel_for_event(*, customer: Customer, customer_event_id: int,
+                            reason: str = "") -> list[AwardTransaction]:
+    """Cancel the posted awards of an event with compensating ledger rows (customer locked)."""
+    cancellations = []
+    posted = AwardTransaction.objects.select_for_update().filter(
+        customer=customer, customer_event_id=customer_event_id,
+        kind=AwardTransaction.Kind.AWARD, state=AwardTransaction.State.POSTED,
+    ).order_by("pk")
+    for award in posted:
+        award.state = AwardTransaction.State.CANCELLED
+        award.save(update_fields=["state"])
+        cancellations.append(AwardTransaction.objects.create(
+            program_id=award.program_id, customer=customer, currency_id=award.currency_id,
+            kind=AwardTransaction.Kind.CANCELLATION, amount=-award.amount,
+            reward_offer_id=award.reward_offer_id, customer_event_id=customer_event_id,
+            reverses=award, reason=reason or "The event that earned the award was cancelled.",
+        ))
+        _wallet_credit(customer=customer, currency_id=award.currency_id, amount=-award.amount)
+    return cancellations
+
+
+@transaction.atomic
+def wallet_adjust(*, customer: Customer, currency: Currency, amount: Decimal, reason: str,
+                  acting_user: AbstractBaseUser | None) -> AwardTransaction:
+    """A manual correction: a ledger row that records who made it and why."""
+    if currency.program_id != customer.program_id:
+        raise ApplicationError("The currency belongs to another program.", field="currency")
+    if not amount:
+        raise ApplicationError("A correction needs a non-zero amount.", field="amount")
+    if not reason.strip():
+        raise ApplicationError("Say why: a correction needs a reason.", field="reason")
+    customer = customer_lock(customer_id=customer.pk)
+    row = AwardTransaction.objects.create(
+        program_id=customer.program_id, customer=customer, currency=currency,
+        kind=AwardTransaction.Kind.CORRECTION, amount=amount, reason=reason,
+        created_by=acting_user,
+    )
+    _wallet_credit(customer=customer, currency_id=currency.pk, amount=amount)
+    return row

@@ -68,3 +68,91 @@ class AchievementSerializer(serializers.ModelSerializer):
 
     def get_status(self, obj: Achievement) -> str:
         return achievement_status(achievement=obj, now=self.context.get("now") or timezone.now())
+
+
+class AchievementProgressWithDefinitionSerializer(serializers.Serializer):
+    """Talon.One's AchievementProgressWithDefinition, field for field."""
+
+    status = serializers.CharField()
+    progress = NumberField()
+    start_date = serializers.DateTimeField(source="record.start_date", allow_null=True,
+                                           default=None)
+    completion_date = serializers.DateTimeField(source="record.completion_date",
+                                                allow_null=True, default=None)
+    end_date = serializers.DateTimeField(source="record.end_date", allow_null=True,
+                                         default=None)
+    achievement_id = serializers.IntegerField(source="achievement.pk")
+    name = serializers.CharField(source="achievement.name")
+    title = serializers.CharField(source="achievement.title")
+    description = serializers.CharField(source="achievement.description")
+    campaign_id = serializers.IntegerField(source="achievement.campaign_id")
+    target = NumberField(source="achievement.target")
+    achievement_recurrence_policy = serializers.CharField(
+        source="achievement.recurrence_policy"
+    )
+    achievement_activation_policy = serializers.CharField(
+        source="achievement.activation_policy"
+    )
+    achievement_fixed_start_date = serializers.DateTimeField(
+        source="achievement.fixed_start_date", allow_null=True
+    )
+    achievement_end_date = serializers.DateTimeField(source="achievement.end_date",
+                                                     allow_null=True)
+
+    def to_representation(self, instance):
+        # Optional fields are left out rather than sent as null, as Talon.One does.
+        data = super().to_representation(instance)
+        for key in ("start_date", "completion_date", "end_date", "achievement_fixed_start_date",
+                    "achievement_end_date"):
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data
+
+
+class AchievementIterationSerializer(serializers.Serializer):
+    """One iteration (Talon.One's AchievementProgress) plus its tracker id."""
+
+    progress_tracker_id = serializers.IntegerField(source="record.pk")
+    status = serializers.CharField()
+    progress = NumberField(source="record.progress")
+    start_date = serializers.DateTimeField(source="record.start_date")
+    completion_date = serializers.DateTimeField(source="record.completion_date",
+                                                allow_null=True)
+    end_date = serializers.DateTimeField(source="record.end_date", allow_null=True)
+
+
+class CustomerProgressSerializer(serializers.Serializer):
+    """A customer's current iteration in an achievement (the progress export's row)."""
+
+    profile_integration_id = serializers.CharField(source="customer.integration_id")
+    progress_tracker_id = serializers.IntegerField(source="pk")
+    status = serializers.CharField(source="current_status")
+    progress = NumberField()
+    start_date = serializers.DateTimeField()
+    end_date = serializers.DateTimeField(allow_null=True)
+    completion_date = serializers.DateTimeField(allow_null=True)
+
+
+class CustomerAchievementFilterSerializer(serializers.Serializer):
+    campaign_ids = serializers.CharField(required=False, help_text="Comma-separated ids.")
+    status = serializers.CharField(required=False,
+                                   help_text="Comma-separated: inprogress, completed, "
+                                   "expired, not_started.")
+
+    STATUSES = {"inprogress", "completed", "expired", "not_started"}
+
+    def validate_campaign_ids(self, value: str) -> list[int]:
+        try:
+            return [int(v) for v in value.split(",") if v.strip()]
+        except ValueError as exc:
+            raise serializers.ValidationError("Use comma-separated campaign ids.") from exc
+
+    def validate_status(self, value: str) -> list[str]:
+        statuses = [v.strip() for v in value.split(",") if v.strip()]
+        unknown = set(statuses) - self.STATUSES
+        if unknown:
+            raise serializers.ValidationError(
+                f"Unknown status {', '.join(sorted(unknown))}; use "
+                f"{', '.join(sorted(self.STATUSES))}."
+            )
+        return statuses

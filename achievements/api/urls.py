@@ -1,7 +1,17 @@
+from django.urls import re_path
+
 from achievements.api import views
 from config.api.routers import OptionalSlashRouter
 
 program_router = OptionalSlashRouter()
 program_router.register("achievements", views.AchievementViewSet, basename="achievement")
 
-program_urlpatterns = program_router.urls
+program_urlpatterns = [
+    re_path(r"^achievements/(?P<pk>\d+)/progress/?$", views.AchievementProgressListApi.as_view(),
+            name="achievement-progress"),
+    re_path(r"^customers/(?P<integrationId>[^/]+)/achievements/?$",
+            views.CustomerAchievementListApi.as_view(), name="customer-achievements"),
+    re_path(r"^customers/(?P<integrationId>[^/]+)/achievements/(?P<achievementId>\d+)/history/?$",
+            views.CustomerAchievementHistoryApi.as_view(), name="customer-achievement-history"),
+    *program_router.urls,
+]

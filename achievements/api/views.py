@@ -1,17 +1,31 @@
-"""Achievement definitions per program: /api/v1/programs/{programId}/achievements."""
+"""Achievement definitions and progress per program, under /api/v1/programs/{programId}/."""
 
+import csv
+
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import generics
+from rest_framework.settings import api_settings
 
 from achievements import selectors, services
 from achievements.api.filters import AchievementFilter
-from achievements.api.serializers import AchievementSerializer
+from achievements.api.serializers import (
+    AchievementIterationSerializer,
+    AchievementProgressWithDefinitionSerializer,
+    AchievementSerializer,
+    CustomerAchievementFilterSerializer,
+    CustomerProgressSerializer,
+)
 from achievements.models import Achievement
+from config.api.renderers import CSVRenderer
 from config.exceptions import ApplicationError
 from loyalty.api.mixins import ProgramScopedMixin
 from loyalty.api.permissions import DEFINITION_WRITERS
 from loyalty.api.views import CrudViewSet
 from loyalty.models import Campaign
+from loyalty.selectors import customer_list
 
 
 @extend_schema_view(
@@ -65,3 +79,107 @@ class AchievementViewSet(ProgramScopedMixin, CrudViewSet):
 
     def perform_destroy(self, instance):
         services.achievement_delete(achievement=instance)
+
+
+class CustomerScopedMixin(ProgramScopedMixin):
+    def get_customer(self):
+        return get_object_or_404(customer_list(program=self.program),
+                                 integration_id=self.kwargs["integrationId"])
+
+
+@extend_schema(
+    summary="A customer's progress in every achievement (AchievementProgressWithDefinition)",
+    parameters=[
+        OpenApiParameter("campaignIds", str, description="Comma-separated campaign ids."),
+        OpenApiParameter("status", str, description="Comma-separated statuses: inprogress, "
+                         "completed, expired, not_started."),
+    ],
+)
+class CustomerAchievementListApi(CustomerScopedMixin, generics.ListAPIView):
+    serializer_class = AchievementProgressWithDefinitionSerializer
+    filter_backends = []
+
+    def get_queryset(self):
+        filters = CustomerAchievementFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        return selectors.customer_achievement_list(
+            customer=self.get_customer(),
+            now=timezone.now(),
+            campaign_ids=filters.validated_data.get("campaign_ids"),
+            statuses=filters.validated_data.get("status"),
+        )
+
+
+@extend_schema(summary="Every iteration of a customer in one achievement, newest first",
+               parameters=[OpenApiParameter("status", str, description="Comma-separated.")])
+class CustomerAchievementHistoryApi(CustomerScopedMixin, generics.ListAPIView):
+    serializer_class = AchievementIterationSerializer
+    filter_backends = []
+
+    def get_queryset(self):
+        filters = CustomerAchievementFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        achievement = get_object_or_404(selectors.achievement_list(program=self.program),
+                                        pk=self.kwargs["achievementId"])
+        rows = selectors.customer_achievement_history(
+            customer=self.get_customer(), achievement=achievement,
+            statuses=filters.validated_data.get("status"), now=timezone.now(),
+        )
+        return [{"record": record, "status": status} for record, status in rows]
+
+
+CSV_COLUMNS = ("profileIntegrationID", "title", "target", "progress", "status", "startDate",
+               "endDate", "completionDate")
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@extend_schema(
+    summary="Every customer's current progress in an achievement (?format=csv exports it)",
+    parameters=[OpenApiParameter("status", str, enum=["inprogress", "completed", "expired"])],
+)
+class AchievementProgressListApi(ProgramScopedMixin, generics.ListAPIView):
+    serializer_class = CustomerProgressSerializer
+    filter_backends = []
+    renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, CSVRenderer]
+
+    def get_achievement(self) -> Achievement:
+        return get_object_or_404(selectors.achievement_list(program=self.program),
+                                 pk=self.kwargs["pk"])
+
+    def get_queryset(self):
+        status = self.request.query_params.get("status") or None
+        if status not in (None, "inprogress", "completed", "expired"):
+            raise ApplicationError("status must be inprogress, completed or expired.",
+                                   field="status")
+        return selectors.achievement_progress_list(
+            achievement=self.get_achievement(), now=timezone.now(), status=status
+        )
+
+    def list(self, request, *args, **kwargs):
+        if request.accepted_renderer.format != "csv":
+            return super().list(request, *args, **kwargs)
+        achievement = self.get_achievement()
+        writer = csv.writer(_Echo())
+
+        def rows():
+            yield writer.writerow(CSV_COLUMNS)
+            for record in self.get_queryset().iterator(chunk_size=2000):
+                yield writer.writerow([
+                    record.customer.integration_id, achievement.title,
+                    achievement.target.normalize(), record.progress.normalize(),
+                    record.current_status, record.start_date.isoformat(),
+                    record.end_date.isoformat() if record.end_date else "",
+                    record.completion_date.isoformat() if record.completion_date else "",
+                ])
+
+        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="achievement-{achievement.pk}-progress.csv"'
+        )
+        return response
+
+

@@ -3,10 +3,14 @@
 from django.urls import include, path
 
 from achievements.api.urls import program_urlpatterns as achievement_routes
+from events.api.urls import program_urlpatterns as event_routes
 from loyalty.api.urls import program_urlpatterns as loyalty_routes
 from loyalty.api.urls import urlpatterns as loyalty_top_routes
 
 urlpatterns = [
     *loyalty_top_routes,
-    path("programs/<int:programId>/", include([*loyalty_routes, *achievement_routes])),
+    path(
+        "programs/<int:programId>/",
+        include([*loyalty_routes, *achievement_routes, *event_routes]),
+    ),
 ]

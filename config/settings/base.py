@@ -128,7 +128,9 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 # Free-form JSON that belongs to the customer or the event keeps its keys as sent.
-JSON_CAMEL_CASE = {"JSON_UNDERSCOREIZE": {"ignore_fields": ("attributes",)}}
+JSON_CAMEL_CASE = {
+    "JSON_UNDERSCOREIZE": {"ignore_fields": ("attributes",), "no_underscore_before_number": True},
+}
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Laurel API",

@@ -2,7 +2,16 @@
 
 from rest_framework import serializers
 
-from loyalty.models import Campaign, Currency, Customer, Program
+from config.api.fields import NumberField
+from loyalty.models import (
+    AwardTransaction,
+    Campaign,
+    Classification,
+    Currency,
+    Customer,
+    Program,
+    RewardOffer,
+)
 
 
 class ProgramSerializer(serializers.ModelSerializer):
@@ -43,3 +52,66 @@ class CurrencySerializer(serializers.ModelSerializer):
         fields = ["id", "code", "name", "kind", "created_at"]
         read_only_fields = ["id", "kind", "created_at"]
         validators = []
+
+
+class ClassificationSerializer(serializers.ModelSerializer):
+    achievement_id = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Classification
+        fields = ["id", "code", "name", "event_type", "description", "achievement_id",
+                  "created_at"]
+        read_only_fields = ["id", "achievement_id", "created_at"]
+        validators = []
+
+    def get_achievement_id(self, obj: Classification) -> int | None:
+        achievement = getattr(obj, "achievement", None)
+        return achievement.pk if achievement is not None else None
+
+
+class RewardOfferSerializer(serializers.ModelSerializer):
+    classifications = serializers.SlugRelatedField(
+        slug_field="code", many=True, queryset=Classification.objects.none(),
+        help_text="Codes of the achievement classifications that trigger the offer.",
+    )
+    currency = serializers.SlugRelatedField(slug_field="code", queryset=Currency.objects.none())
+    award_value = NumberField(min_value=0)
+
+    class Meta:
+        model = RewardOffer
+        fields = ["id", "name", "code", "description", "state", "valid_from", "valid_to",
+                  "classifications", "all_achievements_should_exist", "number_of_awards",
+                  "award_period", "award_type", "award_value", "currency", "created_at"]
+        read_only_fields = ["id", "created_at"]
+        validators = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        program = self.context.get("program")
+        if program is not None:
+            self.fields["classifications"].child_relation.queryset = program.classifications.all()
+            self.fields["currency"].queryset = program.currencies.all()
+
+
+class WalletBalanceSerializer(serializers.Serializer):
+    currency = serializers.CharField(source="currency.code")
+    kind = serializers.CharField(source="currency.kind")
+    balance = NumberField()
+
+
+class LedgerEntrySerializer(serializers.ModelSerializer):
+    currency = serializers.CharField(source="currency.code")
+    amount = NumberField()
+    created_by = serializers.CharField(source="created_by.username", default=None)
+
+    class Meta:
+        model = AwardTransaction
+        fields = ["id", "kind", "state", "amount", "currency", "reward_offer_id",
+                  "customer_event_id", "reverses_id", "reason", "created_by", "created_at"]
+        read_only_fields = fields
+
+
+class WalletSerializer(serializers.Serializer):
+    integration_id = serializers.CharField()
+    balances = WalletBalanceSerializer(many=True)
+    transactions = LedgerEntrySerializer(many=True)

@@ -1,7 +1,9 @@
 """Programs, and per program: campaigns, customers, currencies."""
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, viewsets
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import generics, mixins, viewsets
+from rest_framework.response import Response
 
 from loyalty import selectors, services
 from loyalty.api.filters import CampaignFilter, CustomerFilter
@@ -14,12 +16,15 @@ from loyalty.api.permissions import (
 )
 from loyalty.api.serializers import (
     CampaignSerializer,
+    ClassificationSerializer,
     CurrencySerializer,
     CustomerSerializer,
     CustomerUpdateSerializer,
     ProgramSerializer,
+    RewardOfferSerializer,
+    WalletSerializer,
 )
-from loyalty.models import Campaign, Currency
+from loyalty.models import Campaign, Classification, Currency, RewardOffer
 
 
 class CrudViewSet(
@@ -133,3 +138,69 @@ class CurrencyViewSet(ProgramScopedMixin, CrudViewSet):
     def perform_destroy(self, instance):
         services.currency_delete(currency=instance)
 
+
+
+@extend_schema_view(list=extend_schema(summary="List the program's event classifications"))
+class ClassificationViewSet(ProgramScopedMixin, CrudViewSet):
+    serializer_class = ClassificationSerializer
+    write_scopes = DEFINITION_WRITERS
+    queryset = Classification.objects.none()
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return selectors.classification_list(program=self.program)
+
+    def perform_create(self, serializer):
+        serializer.instance = services.classification_create(
+            program=self.program, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer):
+        serializer.instance = services.classification_update(
+            classification=serializer.instance, data=serializer.validated_data
+        )
+
+
+@extend_schema_view(list=extend_schema(summary="List the program's reward offers"))
+class RewardOfferViewSet(ProgramScopedMixin, CrudViewSet):
+    serializer_class = RewardOfferSerializer
+    write_scopes = DEFINITION_WRITERS
+    queryset = RewardOffer.objects.none()
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return selectors.reward_offer_list(program=self.program)
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if "programId" in self.kwargs:
+            context["program"] = self.program
+        return context
+
+    def perform_create(self, serializer):
+        serializer.instance = services.reward_offer_create(
+            program=self.program, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer):
+        serializer.instance = services.reward_offer_update(
+            offer=serializer.instance, data=serializer.validated_data
+        )
+
+
+@extend_schema(
+    summary="A customer's balances per currency and newest ledger rows",
+    parameters=[OpenApiParameter("limit", int, description="Ledger rows (default 100).")],
+)
+class CustomerWalletApi(ProgramScopedMixin, generics.GenericAPIView):
+    serializer_class = WalletSerializer
+
+    def get(self, request, *args, **kwargs):
+        customer = get_object_or_404(selectors.customer_list(program=self.program),
+                                     integration_id=self.kwargs["integrationId"])
+        try:
+            limit = max(1, min(int(request.query_params.get("limit", 100)), 1000))
+        except ValueError:
+            limit = 100
+        wallet = selectors.wallet_get(customer=customer, limit=limit)
+        return Response(WalletSerializer(wallet).data)

@@ -35,5 +35,7 @@ class AchievementProgressFactory(factory.django.DjangoModelFactory):
         CustomerFactory, program=factory.SelfAttribute("..achievement.campaign.program")
     )
     progress = 1
-    start_date = datetime(2024, 1, 1, tzinfo=UTC)
+    sequence = factory.Sequence(lambda n: n + 1)
+    window_start = datetime(2024, 1, 1, tzinfo=UTC)
+    start_date = factory.SelfAttribute("window_start")
     end_date = datetime(2024, 1, 2, tzinfo=UTC)

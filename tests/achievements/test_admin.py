@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from achievements.models import Achievement, AchievementProgress
 from achievements.services import EDITABLE_FIELDS
+from config.exceptions import ConflictError
 from tests.achievements.factories import AchievementFactory, AchievementProgressFactory
 from tests.loyalty.factories import CampaignFactory
 
@@ -81,7 +82,7 @@ def test_achievement_changelist_lists_rows_with_progress_flag_when_they_exist(ad
 def test_achievement_changelist_search_finds_by_name_or_title_when_query_given(admin_client,
                                                                                query):
     wanted = AchievementFactory(name="TenCoffees", title="Ten coffees")
-    unwanted = AchievementFactory(name="FirstOrder", title="First order")
+    AchievementFactory(name="FirstOrder", title="First order")
 
     response = admin_client.get(url("achievement", "changelist"), {"q": query})
 
@@ -96,13 +97,24 @@ def test_progress_changelist_lists_rows_when_they_exist(admin_client):
 
     assert response.status_code == 200
     assert progress.pk in result_pks(response)
-    assert 'title="4 / 10"' in response.content.decode()
     assert "width:40%" in response.content.decode()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="progress_bar formats with Decimal.normalize(), which writes 10 as '1E+1'.",
+)
+def test_progress_changelist_writes_plain_numbers_when_target_is_round(admin_client):
+    AchievementProgressFactory(progress=40, achievement__target=100)
+
+    response = admin_client.get(url("achievementprogress", "changelist"))
+
+    assert 'title="40 / 100"' in response.content.decode()
 
 
 def test_progress_changelist_search_finds_by_integration_id_when_query_given(admin_client):
     wanted = AchievementProgressFactory(customer__integration_id="cust-alpha")
-    unwanted = AchievementProgressFactory(customer__integration_id="cust-beta")
+    AchievementProgressFactory(customer__integration_id="cust-beta")
 
     response = admin_client.get(url("achievementprogress", "changelist"), {"q": "cust-alpha"})
 
@@ -267,6 +279,24 @@ def test_achievement_admin_keeps_name_and_campaign_when_post_tries_to_change_the
     assert (achievement.name, achievement.campaign, achievement.description) == (
         "Original", campaign, "Changed",
     )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=ConflictError,
+    reason="campaign is read-only on change, so the form skips the (campaign, title) "
+    "constraint and achievement_update's ConflictError escapes the admin as HTTP 500.",
+)
+def test_achievement_admin_shows_error_when_title_taken_in_campaign(admin_client):
+    taken = AchievementFactory(title="Ten coffees")
+    achievement = AchievementFactory(campaign=taken.campaign, title="Five teas")
+
+    response = admin_client.post(url("achievement", "change", achievement.pk),
+                                 unlocked_form(achievement, title="Ten coffees"), follow=True)
+
+    assert "already exists" in response.content.decode()
+    achievement.refresh_from_db()
+    assert achievement.title == "Five teas"
 
 
 def test_achievement_change_page_previews_schedule_when_user_action_with_period(admin_client):

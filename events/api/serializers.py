@@ -1,0 +1,146 @@
+"""CRM.COM's customer event, camelCase on the wire."""
+
+from rest_framework import serializers
+
+from config.api.fields import NumberField
+from events.models import CustomerEvent
+from events.services import EVENT_FIELDS
+
+
+def _text(max_length: int) -> serializers.CharField:
+    return serializers.CharField(max_length=max_length, required=False, allow_blank=True)
+
+
+class CustomerEventInputSerializer(serializers.Serializer):
+    customer = serializers.CharField(max_length=1000, help_text="The customer's integrationId.")
+    type = serializers.ChoiceField(choices=CustomerEvent.Type.choices)
+    classification = serializers.CharField(max_length=200, required=False, allow_blank=True,
+                                           help_text="A classification code of the program.")
+    product = _text(200)
+    payment_medium_type = _text(50)
+    payment_medium_brand = _text(100)
+    payment_medium_identifier = _text(200)
+    amount = NumberField(min_value=0, required=False, allow_null=True)
+    performed_by_business_unit = _text(200)
+    performed_by_unit = _text(200)
+    performed_by_tap = _text(200)
+    performed_on = serializers.DateTimeField(
+        help_text="When it happened; may be in the past, at most 5 minutes in the future."
+    )
+    description = _text(10000)
+    external_system = _text(100)
+    external_system_reference_number = _text(200)
+    promo_code = _text(100)
+    udf_string1 = _text(255)
+    udf_string2 = _text(255)
+    udf_string3 = _text(255)
+    udf_string4 = _text(255)
+    udf_string5 = _text(255)
+    udf_string6 = _text(255)
+    udf_string7 = _text(255)
+    udf_string8 = _text(255)
+    udf_float1 = serializers.FloatField(required=False, allow_null=True)
+    udf_float2 = serializers.FloatField(required=False, allow_null=True)
+    udf_float3 = serializers.FloatField(required=False, allow_null=True)
+    udf_float4 = serializers.FloatField(required=False, allow_null=True)
+    udf_date1 = serializers.DateTimeField(required=False, allow_null=True)
+    udf_date2 = serializers.DateTimeField(required=False, allow_null=True)
+    udf_date3 = serializers.DateTimeField(required=False, allow_null=True)
+    udf_date4 = serializers.DateTimeField(required=False, allow_null=True)
+    attributes = serializers.DictField(required=False)
+
+    def validate(self, data):
+        if bool(data.get("external_system")) != bool(data.get("external_system_reference_number")):
+            raise serializers.ValidationError({
+                "external_system_reference_number":
+                    "externalSystem and externalSystemReferenceNumber go together.",
+            })
+        return data
+
+
+class AwardTransactionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    state = serializers.CharField()
+    amount = NumberField()
+    currency = serializers.CharField(source="currency.code")
+    reward_offer_id = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class CustomerEventSerializer(serializers.ModelSerializer):
+    customer = serializers.CharField(source="customer.integration_id")
+    classification = serializers.CharField(source="classification.code", allow_null=True,
+                                           default=None)
+    amount = NumberField(allow_null=True)
+    total_awarded_amount = serializers.SerializerMethodField()
+    total_awarded_alternative_amount = serializers.SerializerMethodField()
+    award_transactions = serializers.SerializerMethodField()
+    triggered_by_id = serializers.IntegerField(allow_null=True)
+
+    class Meta:
+        model = CustomerEvent
+        fields = ["id", "number", "customer", "classification", *EVENT_FIELDS,
+                  "life_cycle_state", "received_at", "cancelled_at", "cancellation_reason",
+                  "triggered_by_id", "total_awarded_amount", "total_awarded_alternative_amount",
+                  "award_transactions"]
+        read_only_fields = fields
+
+    def _awards(self, obj: CustomerEvent):
+        awards_by_event = self.context.get("awards_by_event") or {}
+        return awards_by_event.get(obj.pk, [])
+
+    def _total(self, obj: CustomerEvent, *, points: bool) -> float | int:
+        total = sum(
+            (a.amount for a in self._awards(obj)
+             if (a.currency.code == obj.program.currency_code) == points),
+            start=0,
+        )
+        return NumberField().to_representation(total)
+
+    def get_total_awarded_amount(self, obj) -> float:
+        return self._total(obj, points=True)
+
+    def get_total_awarded_alternative_amount(self, obj) -> float:
+        return self._total(obj, points=False)
+
+    def get_award_transactions(self, obj) -> list[dict]:
+        return AwardTransactionSerializer(self._awards(obj), many=True).data
+
+
+class EventEffectSerializer(serializers.Serializer):
+    """One thing an event did. `effectType` says which fields are present."""
+
+    effect_type = serializers.CharField()
+    achievement_id = serializers.IntegerField(required=False)
+    achievement_name = serializers.CharField(required=False)
+    progress_tracker_id = serializers.IntegerField(required=False)
+    delta = serializers.FloatField(required=False)
+    value = serializers.FloatField(required=False)
+    target = serializers.FloatField(required=False)
+    is_just_completed = serializers.BooleanField(required=False)
+    customer_event_id = serializers.IntegerField(required=False)
+    award_transaction_id = serializers.IntegerField(required=False)
+    amount = serializers.FloatField(required=False)
+
+
+class CustomerEventResultSerializer(CustomerEventSerializer):
+    """The answer to POST /events: the event and its effects."""
+
+    effects = serializers.SerializerMethodField()
+
+    class Meta(CustomerEventSerializer.Meta):
+        fields = [*CustomerEventSerializer.Meta.fields, "effects"]
+        read_only_fields = fields
+
+    def get_effects(self, obj) -> list[dict]:
+        return self.context.get("effects", obj.effects)
+
+
+class EventCancelInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+
+
+class EventBulkInputSerializer(serializers.Serializer):
+    events = serializers.ListField(child=serializers.DictField(), min_length=1,
+                                   max_length=1000)

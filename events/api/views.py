@@ -1,0 +1,121 @@
+"""Customer events per program: /api/v1/programs/{programId}/events."""
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from config.api.exception_handler import laurel_exception_handler
+from config.exceptions import ApplicationError
+from events import selectors, services
+from events.api.filters import CustomerEventFilter
+from events.api.serializers import (
+    CustomerEventInputSerializer,
+    CustomerEventResultSerializer,
+    CustomerEventSerializer,
+    EventBulkInputSerializer,
+    EventCancelInputSerializer,
+)
+from events.models import CustomerEvent
+from loyalty.api.mixins import ProgramScopedMixin
+from loyalty.api.permissions import INTEGRATION_WRITERS
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+    description="A retry with the same key and payload returns the original result (200).",
+)
+BULK_RESULT = inline_serializer("EventBulkResult", {
+    "results": serializers.ListField(child=inline_serializer("EventBulkItem", {
+        "index": serializers.IntegerField(),
+        "status": serializers.IntegerField(),
+        "event": CustomerEventResultSerializer(required=False),
+        "errors": serializers.ListField(child=serializers.DictField(), required=False),
+    })),
+})
+
+
+class CustomerEventViewSet(ProgramScopedMixin, mixins.ListModelMixin,
+                           mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = CustomerEventSerializer
+    filterset_class = CustomerEventFilter
+    write_scopes = INTEGRATION_WRITERS
+    queryset = CustomerEvent.objects.none()
+
+    def get_queryset(self):
+        return selectors.event_list(program=self.program)
+
+    def _render(self, events, *, many: bool, serializer_class=CustomerEventSerializer,
+                effects=None):
+        items = events if many else [events]
+        context = {
+            **self.get_serializer_context(),
+            "awards_by_event": selectors.awards_by_event(event_ids=[e.pk for e in items]),
+        }
+        if effects is not None:
+            context["effects"] = effects
+        return serializer_class(events, many=many, context=context).data
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(self._render(page, many=True))
+
+    def retrieve(self, request, *args, **kwargs):
+        return Response(self._render(self.get_object(), many=False))
+
+    def _ingest(self, data, idempotency_key: str):
+        serializer = CustomerEventInputSerializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        return services.event_ingest(program=self.program, data=serializer.validated_data,
+                                     idempotency_key=idempotency_key, now=timezone.now())
+
+    @extend_schema(request=CustomerEventInputSerializer,
+                   responses={201: CustomerEventResultSerializer,
+                              200: CustomerEventResultSerializer},
+                   parameters=[IDEMPOTENCY_KEY],
+                   summary="Post a customer event; the answer lists its effects")
+    def create(self, request, *args, **kwargs):
+        result = self._ingest(request.data, request.headers.get("Idempotency-Key", ""))
+        return Response(
+            self._render(result.event, many=False, serializer_class=CustomerEventResultSerializer,
+                         effects=result.effects),
+            status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(request=EventBulkInputSerializer, responses={200: BULK_RESULT},
+                   summary="Post up to 1000 events; each succeeds or fails on its own")
+    @action(detail=False, methods=["post"])
+    def bulk(self, request, *args, **kwargs):
+        envelope = EventBulkInputSerializer(data=request.data)
+        envelope.is_valid(raise_exception=True)
+        results = []
+        for index, item in enumerate(envelope.validated_data["events"]):
+            try:
+                result = self._ingest(item, "")
+            except (ApplicationError, serializers.ValidationError) as exc:
+                error = laurel_exception_handler(exc, {"view": self, "request": request})
+                results.append({"index": index, "status": error.status_code,
+                                "errors": error.data["errors"]})
+                continue
+            results.append({
+                "index": index,
+                "status": 200 if result.replayed else 201,
+                "event": self._render(result.event, many=False,
+                                      serializer_class=CustomerEventResultSerializer,
+                                      effects=result.effects),
+            })
+        return Response({"results": results})
+
+    @extend_schema(request=EventCancelInputSerializer,
+                   responses={200: CustomerEventResultSerializer},
+                   summary="Cancel an event and take back what it caused")
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, *args, **kwargs):
+        event = self.get_object()
+        serializer = EventCancelInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result = services.event_cancel(event=event, now=timezone.now(),
+                                       reason=serializer.validated_data.get("reason", ""))
+        return Response(self._render(result.event, many=False,
+                                     serializer_class=CustomerEventResultSerializer,
+                                     effects=result.effects))

@@ -1,0 +1,294 @@
+"""Ingestion: store a customer event, count it towards goals, post achievement events, pay
+reward offers. One transaction per event, with the customer's row locked first."""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils.dateparse import parse_datetime
+
+from achievements import rules
+from achievements.models import Achievement, AchievementProgress
+from achievements.services import (
+    EventFacts,
+    achievement_progress_record_event,
+    achievement_progress_rollback_event,
+)
+from config.exceptions import ApplicationError, ConflictError
+from events.models import CustomerEvent
+from loyalty.models import AwardTransaction, Classification, Customer, Program
+from loyalty.services import (
+    awards_cancel_for_event,
+    customer_get_or_create,
+    customer_lock,
+    program_event_numbers_reserve,
+    rewards_grant,
+)
+
+EVENT_FIELDS = (
+    "type", "product", "payment_medium_type", "payment_medium_brand",
+    "payment_medium_identifier", "amount", "performed_by_business_unit", "performed_by_unit",
+    "performed_by_tap", "performed_on", "description", "external_system",
+    "external_system_reference_number", "promo_code",
+    *(f"udf_string{i}" for i in range(1, 9)),
+    *(f"udf_float{i}" for i in range(1, 5)),
+    *(f"udf_date{i}" for i in range(1, 5)),
+    "attributes",
+)
+
+
+@dataclass
+class IngestResult:
+    event: CustomerEvent
+    effects: list[dict[str, Any]] = field(default_factory=list)
+    replayed: bool = False
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return str(value)
+
+
+def jsonable(data: Any) -> Any:
+    """Effects as stored and returned: decimals become JSON numbers."""
+    return json.loads(json.dumps(data, default=_json_value))
+
+
+def payload_hash(data: dict[str, Any]) -> str:
+    """A fingerprint of a request, to tell a retry from a different request under one key."""
+    canonical = json.dumps(data, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _activation(event: CustomerEvent, customer: Customer) -> dict[str, Any]:
+    facts = {_camel(name): getattr(event, name) for name in EVENT_FIELDS}
+    facts["classification"] = event.classification.code if event.classification else None
+    facts["customer"] = customer.integration_id
+    return rules.event_activation(
+        event=facts,
+        customer={"integrationId": customer.integration_id, "name": customer.name,
+                  "attributes": customer.attributes},
+    )
+
+
+def _existing(*, program: Program, data: dict[str, Any],
+              idempotency_key: str) -> CustomerEvent | None:
+    if idempotency_key:
+        found = CustomerEvent.objects.filter(program=program,
+                                             idempotency_key=idempotency_key).first()
+        if found is not None:
+            return found
+    system = data.get("external_system") or ""
+    reference = data.get("external_system_reference_number") or ""
+    if system and reference:
+        return CustomerEvent.objects.filter(
+            program=program, external_system=system,
+            external_system_reference_number=reference,
+        ).first()
+    return None
+
+
+def _replay(existing: CustomerEvent, fingerprint: str) -> IngestResult:
+    if existing.payload_hash != fingerprint:
+        raise ConflictError(
+            "This Idempotency-Key or external reference was already used for a different "
+            f"event (#{existing.number}).",
+            field="idempotency_key" if existing.idempotency_key else
+            "external_system_reference_number",
+        )
+    return IngestResult(event=existing, effects=existing.effects, replayed=True)
+
+
+def _classification(*, program: Program, code: str | None) -> Classification | None:
+    if not code:
+        return None
+    classification = Classification.objects.filter(program=program, code=code).first()
+    if classification is None:
+        raise ApplicationError(f"There is no classification '{code}' in this program.",
+                               field="classification")
+    return classification
+
+
+def _award_effects(awards: list[AwardTransaction], effect_type: str) -> list[dict[str, Any]]:
+    return [
+        {"effectType": effect_type, "awardTransactionId": a.pk,
+         "customerEventId": a.customer_event_id, "rewardOfferId": a.reward_offer_id,
+         "currencyId": a.currency_id, "amount": a.amount}
+        for a in awards
+    ]
+
+
+def _achieved_classifications(customer: Customer):
+    def achieved() -> set[int]:
+        return set(
+            CustomerEvent.objects.filter(
+                customer=customer, type=CustomerEvent.Type.ACHIEVEMENT,
+                life_cycle_state=CustomerEvent.LifeCycleState.POSTED,
+                classification__isnull=False,
+            ).values_list("classification_id", flat=True)
+        )
+    return achieved
+
+
+def _pay(*, customer: Customer, event: CustomerEvent) -> list[dict[str, Any]]:
+    awards = rewards_grant(
+        customer=customer, classification=event.classification, customer_event_id=event.pk,
+        event_amount=event.amount, performed_on=event.performed_on,
+        achieved_classification_ids=_achieved_classifications(customer),
+    )
+    return _award_effects(awards, "awardTransaction")
+
+
+def _achievement_reference(record: AchievementProgress) -> str:
+    return f"achievement:{record.achievement_id}:iteration:{record.pk}"
+
+
+def _post_achievement_event(*, customer: Customer, record: AchievementProgress,
+                            trigger: CustomerEvent, now: datetime) -> CustomerEvent:
+    """The ACHIEVEMENT customer event of a completion: unique per iteration."""
+    achievement: Achievement = record.achievement
+    return CustomerEvent.objects.create(
+        program_id=customer.program_id, customer=customer,
+        type=CustomerEvent.Type.ACHIEVEMENT, classification_id=achievement.classification_id,
+        amount=trigger.amount, performed_on=record.completion_date, received_at=now,
+        description=f"Completed achievement {achievement.name}",
+        external_system=CustomerEvent.LAUREL_SYSTEM,
+        external_system_reference_number=_achievement_reference(record),
+        triggered_by=trigger,
+    )
+
+
+def _process(*, program: Program, customer: Customer, data: dict[str, Any],
+             idempotency_key: str, fingerprint: str, now: datetime) -> IngestResult:
+    classification = _classification(program=program, code=data.get("classification"))
+    event_type = data["type"]
+    if event_type == CustomerEvent.Type.ACHIEVEMENT and classification is None:
+        raise ApplicationError("An ACHIEVEMENT event needs the classification of the goal.",
+                               field="classification")
+    event = CustomerEvent.objects.create(
+        program=program, customer=customer, classification=classification, received_at=now,
+        idempotency_key=idempotency_key, payload_hash=fingerprint,
+        **{name: data[name] for name in EVENT_FIELDS if name in data},
+    )
+    effects: list[dict[str, Any]] = []
+    posted = [event]
+    facts = EventFacts(id=event.pk, type=event.type, performed_on=event.performed_on,
+                       activation=_activation(event, customer))
+    for effect in achievement_progress_record_event(customer=customer, event=facts):
+        effects.append(effect.as_dict())
+        if effect.is_just_completed:
+            achievement_event = _post_achievement_event(
+                customer=customer, record=effect.progress_record, trigger=event, now=now
+            )
+            posted.append(achievement_event)
+            effects.append({"effectType": "achievementCustomerEvent",
+                            "customerEventId": achievement_event.pk,
+                            "achievementId": effect.achievement.pk,
+                            "progressTrackerId": effect.progress_record.pk,
+                            "classification": effect.achievement.classification.code})
+            effects.extend(_pay(customer=customer, event=achievement_event))
+    if event.type == CustomerEvent.Type.ACHIEVEMENT:
+        effects.extend(_pay(customer=customer, event=event))
+    last = program_event_numbers_reserve(program_id=program.pk, count=len(posted))
+    for offset, posted_event in enumerate(posted):
+        posted_event.number = last - len(posted) + 1 + offset
+    CustomerEvent.objects.bulk_update(posted, ["number"])
+    event.effects = jsonable(effects)
+    event.save(update_fields=["effects"])
+    return IngestResult(event=event, effects=event.effects)
+
+
+def event_ingest(*, program: Program, data: dict[str, Any], idempotency_key: str = "",
+                 now: datetime) -> IngestResult:
+    """Store one customer event and everything it causes, exactly once.
+
+    `data` holds the event's fields (snake_case) with `customer` as the integration id and
+    `classification` as a code. A replay (same Idempotency-Key or external reference, same
+    payload) returns the original result; the same key with another payload is a 409.
+    """
+    fingerprint = payload_hash({**data, "idempotency_key": idempotency_key})
+    skew = settings.LAUREL_MAX_FUTURE_SKEW_SECONDS
+    performed_on = data["performed_on"]
+    if isinstance(performed_on, str):
+        performed_on = data["performed_on"] = parse_datetime(performed_on)
+    if (performed_on - now).total_seconds() > skew:
+        raise ApplicationError(
+            f"performedOn is more than {skew // 60} minutes in the future.", field="performed_on"
+        )
+    customer, _ = customer_get_or_create(program=program, integration_id=data["customer"])
+    try:
+        with transaction.atomic():
+            customer = customer_lock(customer_id=customer.pk)
+            existing = _existing(program=program, data=data, idempotency_key=idempotency_key)
+            if existing is not None:
+                return _replay(existing, fingerprint)
+            return _process(program=program, customer=customer, data=data,
+                            idempotency_key=idempotency_key, fingerprint=fingerprint, now=now)
+    except IntegrityError:
+        # Another request stored the same event first (a different customer's lock, or a
+        # unique key raced): the constraint kept one; answer as its replay.
+        existing = _existing(program=program, data=data, idempotency_key=idempotency_key)
+        if existing is None:
+            raise
+        return _replay(existing, fingerprint)
+
+
+@dataclass
+class CancelResult:
+    event: CustomerEvent
+    effects: list[dict[str, Any]]
+    changed: bool
+
+
+def _cancel_locked(*, customer: Customer, event: CustomerEvent, now: datetime,
+                   reason: str) -> list[dict[str, Any]]:
+    effects: list[dict[str, Any]] = []
+    rollback = achievement_progress_rollback_event(customer=customer,
+                                                   customer_event_id=event.pk, now=now)
+    effects.extend(e.as_dict() for e in rollback.effects)
+    for record in rollback.uncompleted:
+        achievement_event = CustomerEvent.objects.select_for_update().filter(
+            program_id=customer.program_id, external_system=CustomerEvent.LAUREL_SYSTEM,
+            external_system_reference_number=_achievement_reference(record),
+            life_cycle_state=CustomerEvent.LifeCycleState.POSTED,
+        ).first()
+        if achievement_event is not None:
+            effects.append({"effectType": "achievementCustomerEventCancelled",
+                            "customerEventId": achievement_event.pk,
+                            "achievementId": record.achievement_id,
+                            "progressTrackerId": record.pk})
+            effects.extend(_cancel_locked(customer=customer, event=achievement_event, now=now,
+                                          reason=f"Completion taken back: {reason}"))
+    cancellations = awards_cancel_for_event(customer=customer, customer_event_id=event.pk,
+                                            reason=reason)
+    effects.extend(_award_effects(cancellations, "awardTransactionCancelled"))
+    event.life_cycle_state = CustomerEvent.LifeCycleState.CANCELLED
+    event.cancelled_at = now
+    event.cancellation_reason = reason
+    event.save(update_fields=["life_cycle_state", "cancelled_at", "cancellation_reason"])
+    return effects
+
+
+@transaction.atomic
+def event_cancel(*, event: CustomerEvent, now: datetime, reason: str = "") -> CancelResult:
+    """Cancel an event: take back its progress (within allowRollbackAfterCompletion), the
+    achievement events it caused and their awards. A second cancel changes nothing."""
+    customer = customer_lock(customer_id=event.customer_id)
+    event = CustomerEvent.objects.select_for_update().get(pk=event.pk)
+    if event.life_cycle_state == CustomerEvent.LifeCycleState.CANCELLED:
+        return CancelResult(event=event, effects=[], changed=False)
+    effects = _cancel_locked(customer=customer, event=event, now=now,
+                             reason=reason or "Cancelled")
+    return CancelResult(event=event, effects=jsonable(effects),
+                        changed=True)
