@@ -79,12 +79,19 @@ def achievement_create(*, campaign: Campaign, name: str, title: str, target: Any
         campaign=campaign, name=name, title=title, target=target, created_by=created_by, **fields
     )
     _save(achievement)
+    achievement_classification_attach(achievement=achievement)
+    return achievement
+
+
+def achievement_classification_attach(*, achievement: Achievement) -> Achievement:
+    """Give an achievement the classification its ACHIEVEMENT events carry."""
+    campaign = achievement.campaign
     achievement.classification = classification_create(
         program=campaign.program,
-        code=f"ACHIEVEMENT:{campaign.pk}:{name}",
-        name=f"Achievement: {title}"[:200],
+        code=f"ACHIEVEMENT:{campaign.pk}:{achievement.name}",
+        name=f"Achievement: {achievement.title}"[:200],
         event_type="ACHIEVEMENT",
-        description=f"Posted when a customer completes the achievement {name}.",
+        description=f"Posted when a customer completes the achievement {achievement.name}.",
     )
     achievement.save(update_fields=["classification"])
     return achievement

@@ -3,12 +3,14 @@ from datetime import UTC, datetime
 import factory
 
 from achievements.models import Achievement, AchievementProgress
+from achievements.services import achievement_classification_attach
 from tests.loyalty.factories import CampaignFactory, CustomerFactory
 
 
 class AchievementFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Achievement
+        skip_postgeneration_save = True
 
     campaign = factory.SubFactory(CampaignFactory)
     name = factory.Sequence(lambda n: f"Achievement{n}")
@@ -18,6 +20,11 @@ class AchievementFactory(factory.django.DjangoModelFactory):
     period = "1D"
     recurrence_policy = Achievement.RecurrencePolicy.NO_RECURRENCE
     activation_policy = Achievement.ActivationPolicy.USER_ACTION
+
+    @factory.post_generation
+    def classification(obj, create, extracted, **kwargs):
+        if create:
+            achievement_classification_attach(achievement=obj)
 
     class Params:
         fixed = factory.Trait(
