@@ -124,7 +124,7 @@ def _award_effects(awards: list[AwardTransaction], effect_type: str) -> list[dic
     return [
         {"effectType": effect_type, "awardTransactionId": a.pk,
          "customerEventId": a.customer_event_id, "rewardOfferId": a.reward_offer_id,
-         "currencyId": a.currency_id, "amount": a.amount}
+         "currency": a.currency.code, "amount": a.amount}
         for a in awards
     ]
 

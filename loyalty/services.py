@@ -392,6 +392,7 @@ def rewards_grant(
         )
         .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=performed_on))
         .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=performed_on))
+        .select_related("currency")
         .prefetch_related("classifications")
         .order_by("pk")
     )
@@ -427,7 +428,7 @@ def rewards_grant(
             with transaction.atomic():
                 award = AwardTransaction.objects.create(
                     program_id=customer.program_id, customer=customer,
-                    currency_id=offer.currency_id, amount=amount, reward_offer=offer,
+                    currency=offer.currency, amount=amount, reward_offer=offer,
                     customer_event_id=customer_event_id, award_key=award_key,
                 )
         except IntegrityError:
@@ -441,7 +442,7 @@ def awards_cancel_for_event(*, customer: Customer, customer_event_id: int,
                             reason: str = "") -> list[AwardTransaction]:
     """Cancel the posted awards of an event with compensating ledger rows (customer locked)."""
     cancellations = []
-    posted = AwardTransaction.objects.select_for_update().filter(
+    posted = AwardTransaction.objects.select_for_update().select_related("currency").filter(
         customer=customer, customer_event_id=customer_event_id,
         kind=AwardTransaction.Kind.AWARD, state=AwardTransaction.State.POSTED,
     ).order_by("pk")
@@ -449,7 +450,7 @@ def awards_cancel_for_event(*, customer: Customer, customer_event_id: int,
         award.state = AwardTransaction.State.CANCELLED
         award.save(update_fields=["state"])
         cancellations.append(AwardTransaction.objects.create(
-            program_id=award.program_id, customer=customer, currency_id=award.currency_id,
+            program_id=award.program_id, customer=customer, currency=award.currency,
             kind=AwardTransaction.Kind.CANCELLATION, amount=-award.amount,
             reward_offer_id=award.reward_offer_id, customer_event_id=customer_event_id,
             reverses=award, reason=reason or "The event that earned the award was cancelled.",

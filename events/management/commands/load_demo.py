@@ -8,13 +8,14 @@ from django.utils import timezone
 
 from achievements.models import Achievement
 from achievements.services import achievement_create
-from loyalty.models import ApiKey, Campaign, Customer, Program
+from loyalty.models import ApiKey, Campaign, Customer, Program, RewardOffer
 from loyalty.services import (
     api_key_create,
     api_key_revoke,
     campaign_create,
     currency_create,
     program_create,
+    reward_offer_create,
 )
 
 PROGRAM_NAME = "Laurel Coffee Club"
@@ -75,6 +76,18 @@ ACHIEVEMENTS = [
     },
 ]
 
+# (offer code, name, achievement, award, currency, number of awards, period)
+REWARD_OFFERS = [
+    ("WELCOME100", "Welcome bonus", "FirstOrder", "FIXED", 100, "PTS", "ONLY_ONE", ""),
+    ("COFFEE_STARS", "Coffee lover stars", "TenCoffeesIn30Days", "FIXED", 10, "STARS",
+     "MULTIPLE", ""),
+    ("MONTHLY_BONUS", "Monthly spender: 10% back", "MonthlySpend100", "PERCENTAGE", 10, "PTS",
+     "ONLY_ONE_PER_PERIOD", "MONTH"),
+    ("MARATHON", "Marathon medal", "ExerciseMarathon", "FIXED", 25, "STARS", "MULTIPLE", ""),
+    ("LOYAL_TRIO", "Loyal trio: first order and three visits", "ThreeVisitsThisQuarter",
+     "FIXED", 30, "PTS", "MULTIPLE", ""),
+]
+
 
 class Command(BaseCommand):
     help = "Load Laurel's demo program (idempotent) and print fresh demo API keys."
@@ -97,6 +110,19 @@ class Command(BaseCommand):
         for spec in ACHIEVEMENTS:
             if not campaign.achievements.filter(name=spec["name"]).exists():
                 achievement_create(campaign=campaign, **spec)
+        for code, name, achievement_name, award_type, value, currency, number, period in (
+            REWARD_OFFERS
+        ):
+            if program.reward_offers.filter(code=code).exists():
+                continue
+            achievement = campaign.achievements.get(name=achievement_name)
+            reward_offer_create(
+                program=program, code=code, name=name,
+                classifications=[achievement.classification], award_type=award_type,
+                award_value=value, currency=program.currencies.get(code=currency),
+                number_of_awards=number, award_period=period,
+                state=RewardOffer.State.EFFECTIVE,
+            )
         Customer.objects.bulk_create(
             [Customer(program=program, integration_id=f"demo-customer-{i:03d}",
                       name=f"Demo customer {i}") for i in range(1, customers + 1)],
@@ -105,6 +131,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo program '{program.name}' (id {program.pk}): "
             f"{campaign.achievements.count()} achievements, "
+            f"{program.reward_offers.count()} reward offers, "
             f"{program.customers.count()} customers, "
             f"currencies {', '.join(program.currencies.values_list('code', flat=True))}."
         )
