@@ -20,7 +20,7 @@ def model_update(*, instance: M, data: dict[str, Any], fields: list[str]) -> tup
     for field in changed:
         setattr(instance, field, data[field])
     if changed:
-        instance.full_clean()
+        instance.full_clean(validate_constraints=False)  # clean() names fields; the DB backs it
         update_fields = [*changed]
         if any(f.name == "updated_at" for f in instance._meta.fields):
             update_fields.append("updated_at")

@@ -1,6 +1,7 @@
 """Programs, campaigns, customers, currencies and API keys: data and invariants only."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -74,6 +75,10 @@ class Campaign(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.start_time and self.end_time and self.end_time <= self.start_time:
+            raise ValidationError({"end_time": "The end time must be after the start time."})
 
 
 class Customer(models.Model):
@@ -285,6 +290,20 @@ class RewardOffer(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        errors = {}
+        if self.award_value is not None and self.award_value <= 0:
+            errors["award_value"] = "The award value must be greater than 0."
+        if self.number_of_awards == self.NumberOfAwards.ONLY_ONE_PER_PERIOD:
+            if not self.award_period:
+                errors["award_period"] = "ONLY_ONE_PER_PERIOD needs an award period."
+        elif self.award_period:
+            errors["award_period"] = "An award period applies only to ONLY_ONE_PER_PERIOD."
+        if self.valid_from and self.valid_to and self.valid_to <= self.valid_from:
+            errors["valid_to"] = "validTo must be after validFrom."
+        if errors:
+            raise ValidationError(errors)
 
 
 class AwardTransaction(models.Model):
