@@ -268,7 +268,7 @@ class AchievementProgress(models.Model):
         ]
         indexes = [
             models.Index(
-                fields=["customer", "achievement", "-sequence"],
+                fields=["customer", "achievement", "-window_start", "-sequence"],
                 name="achievement_progress_current",
             ),
             models.Index(

@@ -13,6 +13,9 @@ from achievements.models import Achievement, AchievementProgress
 from loyalty.models import Campaign, Customer, Program
 
 NOT_STARTED = "not_started"
+# A customer's iterations, the current one first: the latest window (a late event may have
+# opened an older window after the current one), then the newest spill of on_completion.
+CURRENT_FIRST = ("-window_start", "-sequence")
 
 
 def achievement_list(*, program: Program) -> QuerySet[Achievement]:
@@ -151,7 +154,7 @@ def customer_achievement_list(
     status right for `now`. Two queries, whatever the number of iterations."""
     latest_id = (
         AchievementProgress.objects.filter(achievement=OuterRef("pk"), customer=customer)
-        .order_by("-sequence")
+        .order_by(*CURRENT_FIRST)
         .values("pk")[:1]
     )
     achievements = (
@@ -180,10 +183,11 @@ def customer_achievement_list(
 def customer_achievement_history(*, customer: Customer, achievement: Achievement,
                                  statuses: Iterable[str] | None = None,
                                  now: datetime) -> list[tuple[AchievementProgress, str]]:
-    """Every iteration of the customer in the achievement, newest first, with its status."""
+    """Every iteration of the customer in the achievement, latest window first, with its
+    status."""
     records = AchievementProgress.objects.filter(
         customer=customer, achievement=achievement
-    ).order_by("-sequence")
+    ).order_by(*CURRENT_FIRST)
     rows = [(r, progress_status_at(record=r, now=now)) for r in records]
     if statuses:
         wanted = set(statuses)
@@ -194,18 +198,17 @@ def customer_achievement_history(*, customer: Customer, achievement: Achievement
 def achievement_progress_list(*, achievement: Achievement, now: datetime,
                               status: str | None = None) -> QuerySet[AchievementProgress]:
     """Every customer's current (latest) iteration, annotated with `current_status` for `now`."""
-    latest_sequence = (
+    latest_id = (
         AchievementProgress.objects.filter(achievement=OuterRef("achievement"),
                                            customer=OuterRef("customer"))
-        .order_by("-sequence")
-        .values("sequence")[:1]
+        .order_by(*CURRENT_FIRST)
+        .values("pk")[:1]
     )
     expired = Q(status=AchievementProgress.Status.EXPIRED) | Q(
         status=AchievementProgress.Status.INPROGRESS, end_date__lte=now
     )
     qs = (
-        AchievementProgress.objects.filter(achievement=achievement,
-                                           sequence=Subquery(latest_sequence))
+        AchievementProgress.objects.filter(achievement=achievement, pk=Subquery(latest_id))
         .select_related("customer")
         .annotate(current_status=Case(
             When(status=AchievementProgress.Status.COMPLETED, then=F("status")),

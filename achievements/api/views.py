@@ -19,6 +19,7 @@ from achievements.api.serializers import (
     CustomerProgressSerializer,
 )
 from achievements.models import Achievement
+from config.api.fields import plain_number
 from config.api.renderers import CSVRenderer
 from config.exceptions import ApplicationError
 from loyalty.api.mixins import ProgramScopedMixin
@@ -170,7 +171,7 @@ class AchievementProgressListApi(ProgramScopedMixin, generics.ListAPIView):
             for record in self.get_queryset().iterator(chunk_size=2000):
                 yield writer.writerow([
                     record.customer.integration_id, achievement.title,
-                    achievement.target.normalize(), record.progress.normalize(),
+                    plain_number(achievement.target), plain_number(record.progress),
                     record.current_status, record.start_date.isoformat(),
                     record.end_date.isoformat() if record.end_date else "",
                     record.completion_date.isoformat() if record.completion_date else "",

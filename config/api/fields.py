@@ -3,6 +3,11 @@ from decimal import Decimal
 from rest_framework import serializers
 
 
+def plain_number(value: Decimal) -> str:
+    """10, 12.5, 0.000001: never 1E+1."""
+    return format(Decimal(value).normalize(), "f")
+
+
 class NumberField(serializers.DecimalField):
     """A decimal that travels as a plain JSON number: 50, 12.5 (never "50.000000")."""
 

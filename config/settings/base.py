@@ -142,6 +142,12 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1/",
     "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["config.api.schema.strip_optional_trailing_slash"],
+    "ENUM_NAME_OVERRIDES": {
+        "CampaignStateEnum": "loyalty.models.Campaign.State",
+        "RewardOfferStateEnum": "loyalty.models.RewardOffer.State",
+        "LifeCycleStateEnum": "events.models.CustomerEvent.LifeCycleState",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
         "drf_spectacular.hooks.postprocess_schema_enums",

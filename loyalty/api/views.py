@@ -24,7 +24,7 @@ from loyalty.api.serializers import (
     RewardOfferSerializer,
     WalletSerializer,
 )
-from loyalty.models import Campaign, Classification, Currency, RewardOffer
+from loyalty.models import Campaign, Classification, Currency, Customer, RewardOffer
 
 
 class CrudViewSet(
@@ -90,6 +90,7 @@ class CustomerViewSet(ProgramScopedMixin, CrudViewSet):
 
     serializer_class = CustomerSerializer
     filterset_class = CustomerFilter
+    queryset = Customer.objects.none()
     write_scopes = CUSTOMER_WRITERS
     lookup_field = "integration_id"
     lookup_url_kwarg = "integrationId"
