@@ -5,11 +5,14 @@ checked in `Achievement.clean()` with the pure period engine and rule evaluation
 admin and the services validate the same way.
 """
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 
 from achievements import periods, rules
 from loyalty.models import Campaign, Classification, Customer, TimeStampedModel
@@ -305,3 +308,290 @@ class ProgressContribution(models.Model):
 
     def __str__(self) -> str:
         return f"event {self.customer_event_id}: +{self.delta}"
+
+
+# Streak targets (Capillary's target groups)
+# ------------------------------------------------------------------------------
+class TargetGroup(TimeStampedModel):
+    """A goal tracked per cycle: milestones (DEFAULT), streaks across cycles (STREAKS,
+    NON_CONTINUOUS_STREAKS). Capillary's target group."""
+
+    class TrackingType(models.TextChoices):
+        DEFAULT = "DEFAULT", "Milestone per cycle"
+        UNIFIED = "UNIFIED", "Unified targets"
+        STREAKS = "STREAKS", "Continuous streak"
+        NON_CONTINUOUS_STREAKS = "NON_CONTINUOUS_STREAKS", "Non-continuous streak"
+        CAPPING = "CAPPING", "Capping"
+
+    class EvaluationType(models.TextChoices):
+        FIXED_CALENDAR_WINDOW = "FIXED_CALENDAR_WINDOW", "Fixed calendar window"
+        CYCLIC_WINDOW = "CYCLIC_WINDOW", "Cyclic window"
+        PERIOD_AGNOSTIC_WINDOW = "PERIOD_AGNOSTIC_WINDOW", "Period-agnostic window"
+
+    class FrequencyType(models.TextChoices):
+        DAILY = "DAILY", "Daily"
+        WEEKLY = "WEEKLY", "Weekly"
+        MONTHLY = "MONTHLY", "Monthly"
+        QUARTERLY = "QUARTERLY", "Quarterly"
+        HALF_YEARLY = "HALF_YEARLY", "Half-yearly"
+        YEARLY = "YEARLY", "Yearly"
+        CUSTOM = "CUSTOM", "Custom periods"
+
+    STREAK_TYPES = (TrackingType.STREAKS, TrackingType.NON_CONTINUOUS_STREAKS)
+    MAX_PERIODS = 100
+    MAX_LEVELS = 10
+
+    program = models.ForeignKey("loyalty.Program", on_delete=models.CASCADE,
+                                related_name="target_groups")
+    name = models.CharField(max_length=200)
+    description = models.CharField(max_length=255, blank=True)
+    active = models.BooleanField(default=True)
+    preferred_till_id = models.BigIntegerField(null=True, blank=True)
+    tracking_type = models.CharField(max_length=32, choices=TrackingType.choices)
+    target_evaluation_type = models.CharField(
+        max_length=32, choices=EvaluationType.choices,
+        default=EvaluationType.FIXED_CALENDAR_WINDOW,
+    )
+    frequency_type = models.CharField(max_length=16, choices=FrequencyType.choices)
+    frequency = models.PositiveIntegerField(default=1)
+    recurring_cycles = models.PositiveIntegerField(default=0)
+    total_periods = models.PositiveIntegerField(default=0)
+    time_zone = models.CharField(max_length=64, blank=True, validators=[validate_time_zone],
+                                 help_text="IANA time zone; empty means the program's.")
+    grace_period = models.DurationField(
+        default=timedelta(0),
+        help_text="How long a closed cycle still accepts late events before it is final.",
+    )
+    reminder_window = models.DurationField(
+        default=timedelta(0),
+        help_text="Warn customers this long before a running cycle ends unmet (0: never).",
+    )
+
+    class Meta:
+        ordering = ["program_id", "name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), "program",
+                                    name="target_group_name_unique_per_program_ci"),
+            models.CheckConstraint(condition=Q(recurring_cycles__lte=100),
+                                   name="target_group_at_most_100_cycles"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_streak(self) -> bool:
+        return self.tracking_type in self.STREAK_TYPES
+
+
+class TargetPeriod(models.Model):
+    """One cycle of a target group: [start_date, end_date)."""
+
+    group = models.ForeignKey(TargetGroup, on_delete=models.CASCADE, related_name="periods")
+    ref_code = models.CharField(max_length=100)
+    position = models.PositiveIntegerField(help_text="0, 1, 2, ... in time order.")
+    start_date = models.DateTimeField()
+    end_date = models.DateTimeField()
+    description = models.CharField(max_length=255, blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["group_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["group", "ref_code"],
+                                    name="target_period_ref_code_unique_in_group"),
+            models.UniqueConstraint(fields=["group", "position"],
+                                    name="target_period_position_unique_in_group"),
+            models.CheckConstraint(condition=Q(end_date__gt=models.F("start_date")),
+                                   name="target_period_end_after_start"),
+        ]
+        indexes = [models.Index(fields=["end_date"], name="target_period_by_end")]
+
+    def __str__(self) -> str:
+        return self.ref_code
+
+
+class Target(models.Model):
+    """What a customer must reach in each cycle of a group."""
+
+    class Entity(models.TextChoices):
+        TRANSACTION = "TRANSACTION", "Transaction"
+        LINEITEM = "LINEITEM", "Line item"
+        EVENT = "EVENT", "Event"
+        POINTS = "POINTS", "Points"
+        ALTERNATE_CURRENCIES = "ALTERNATE_CURRENCIES", "Alternative currencies"
+
+    class Kpi(models.TextChoices):
+        COUNT = "COUNT", "Number of events"
+        SALES = "SALES", "Sales amount"
+        GROSS_SALES = "GROSS_SALES", "Gross sales amount"
+        QUANTITY = "QUANTITY", "Quantity (attributes.quantity, default 1)"
+        VISIT = "VISIT", "Visits (one per local day)"
+        EVENT_ATTRIBUTE = "EVENT_ATTRIBUTE", "Sum of an event attribute"
+        ALL = "ALL", "Currency earned"
+
+    class EnrolmentMethod(models.TextChoices):
+        TRANSACTION = "TRANSACTION", "Implicit, on the first matching event"
+        IMPORT = "IMPORT", "Explicit, over the API"
+
+    group = models.ForeignKey(TargetGroup, on_delete=models.CASCADE, related_name="targets")
+    name = models.CharField(max_length=200)
+    description = models.CharField(max_length=255, blank=True)
+    active = models.BooleanField(default=True)
+    target_entity = models.CharField(max_length=32, choices=Entity.choices)
+    target_type = models.CharField(max_length=32, choices=Kpi.choices)
+    event_name = models.CharField(
+        max_length=64, blank=True,
+        help_text="The event type that counts (PURCHASE, CUSTOM, ...); empty: any activity.",
+    )
+    expression = models.TextField(default=rules.DEFAULT_CONDITION,
+                                  help_text="CEL condition; `currentEvent.x` works too.")
+    attribute_name = models.CharField(max_length=200, blank=True,
+                                      help_text="For EVENT_ATTRIBUTE: the attribute summed.")
+    enrolment_method = models.CharField(max_length=16, choices=EnrolmentMethod.choices,
+                                        default=EnrolmentMethod.TRANSACTION)
+    alternate_currency_identifier = models.CharField(max_length=20, blank=True)
+    alternate_program_id = models.BigIntegerField(null=True, blank=True)
+    filters = models.JSONField(default=list, blank=True)
+    classification = models.OneToOneField(
+        Classification, on_delete=models.PROTECT, null=True, blank=True, editable=False,
+        related_name="target",
+        help_text="Classifies the ACHIEVEMENT events of DEFAULT milestones.",
+    )
+
+    class Meta:
+        ordering = ["group_id", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TargetValue(models.Model):
+    """The target (Capillary's defaultValue) of one target in one period."""
+
+    target = models.ForeignKey(Target, on_delete=models.CASCADE, related_name="values")
+    period = models.ForeignKey(TargetPeriod, on_delete=models.CASCADE, related_name="+")
+    value = models.DecimalField(max_digits=20, decimal_places=6)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["target", "period"],
+                                    name="target_value_one_per_period"),
+            models.CheckConstraint(condition=Q(value__gt=0), name="target_value_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target_id}@{self.period_id}: {self.value}"
+
+
+class StreakLevel(models.Model):
+    group = models.ForeignKey(TargetGroup, on_delete=models.CASCADE, related_name="levels")
+    name = models.CharField(max_length=200)
+    target_count_of_sequence = models.PositiveIntegerField()
+    classification = models.OneToOneField(
+        Classification, on_delete=models.PROTECT, null=True, blank=True, editable=False,
+        related_name="streak_level",
+    )
+
+    class Meta:
+        ordering = ["group_id", "target_count_of_sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["group", "target_count_of_sequence"],
+                                    name="streak_level_count_unique_in_group"),
+            models.CheckConstraint(condition=Q(target_count_of_sequence__gte=1),
+                                   name="streak_level_count_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Enrolment(models.Model):
+    """A customer taking part in a target group. `epoch` grows with every reset, so levels
+    reached before a `resetStreakStatus` re-enrolment can be reached (and paid) again."""
+
+    group = models.ForeignKey(TargetGroup, on_delete=models.CASCADE, related_name="enrolments")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE,
+                                 related_name="enrolments")
+    active = models.BooleanField(default=True)
+    epoch = models.PositiveIntegerField(default=1)
+    counting_from = models.DateTimeField(
+        help_text="Cycles ending before this moment do not count (set on enrolment/reset)."
+    )
+    current_count = models.PositiveIntegerField(default=0)
+    longest_count = models.PositiveIntegerField(default=0)
+    enrolled_at = models.DateTimeField()
+    unenrolled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["group", "customer"],
+                                    name="enrolment_one_per_customer_and_group"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer} in {self.group}"
+
+
+class CycleProgress(models.Model):
+    """A customer's value for one target in one period: the per-cycle ledger."""
+
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="cycles")
+    target = models.ForeignKey(Target, on_delete=models.CASCADE, related_name="+")
+    period = models.ForeignKey(TargetPeriod, on_delete=models.CASCADE, related_name="+")
+    value = models.DecimalField(max_digits=20, decimal_places=6, default=0)
+    met_at = models.DateTimeField(null=True, blank=True)
+    final = models.BooleanField(default=False, help_text="Closed for good (grace over).")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["enrolment", "target", "period"],
+                                    name="cycle_progress_one_per_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enrolment} {self.period}: {self.value}"
+
+
+class CycleContribution(models.Model):
+    """What one customer event added to one cycle (negative for returns)."""
+
+    cycle = models.ForeignKey(CycleProgress, on_delete=models.CASCADE,
+                              related_name="contributions")
+    customer_event_id = models.BigIntegerField(db_index=True)
+    delta = models.DecimalField(max_digits=20, decimal_places=6)
+    visit_day = models.DateField(null=True, blank=True)
+    reversed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["cycle", "customer_event_id"],
+                                    name="cycle_contribution_once_per_event"),
+        ]
+
+    def __str__(self) -> str:
+        return f"event {self.customer_event_id}: {self.delta:+}"
+
+
+class StreakLevelAchievement(models.Model):
+    """A level reached by a customer: once per enrolment epoch (a database constraint)."""
+
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE,
+                                  related_name="level_achievements")
+    level = models.ForeignKey(StreakLevel, on_delete=models.CASCADE, related_name="+")
+    epoch = models.PositiveIntegerField()
+    achieved_at = models.DateTimeField()
+    cycle = models.ForeignKey(CycleProgress, on_delete=models.SET_NULL, null=True,
+                              related_name="+", help_text="The cycle whose meeting did it.")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["enrolment", "level", "epoch"],
+                                    condition=Q(revoked_at__isnull=True),
+                                    name="streak_level_reached_once_per_epoch"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.level} for {self.enrolment.customer_id} (epoch {self.epoch})"

@@ -150,8 +150,14 @@ def _pay(*, customer: Customer, event: CustomerEvent) -> list[dict[str, Any]]:
     return _award_effects(awards, "awardTransaction")
 
 
-def _achievement_reference(record: AchievementProgress) -> str:
-    return f"achievement:{record.achievement_id}:iteration:{record.pk}"
+def _achievement_reference_prefix(record: AchievementProgress) -> str:
+    return f"achievement:{record.achievement_id}:iteration:{record.pk}:"
+
+
+def _achievement_reference(record: AchievementProgress, trigger: CustomerEvent) -> str:
+    """Unique per completion: an iteration completed, taken back and completed again posts
+    a second ACHIEVEMENT event, by another triggering event."""
+    return f"{_achievement_reference_prefix(record)}event:{trigger.pk}"
 
 
 def _post_achievement_event(*, customer: Customer, record: AchievementProgress,
@@ -164,18 +170,14 @@ def _post_achievement_event(*, customer: Customer, record: AchievementProgress,
         amount=trigger.amount, performed_on=record.completion_date, received_at=now,
         description=f"Completed achievement {achievement.name}",
         external_system=CustomerEvent.LAUREL_SYSTEM,
-        external_system_reference_number=_achievement_reference(record),
+        external_system_reference_number=_achievement_reference(record, trigger),
         triggered_by=trigger,
     )
 
 
-def _process(*, program: Program, customer: Customer, data: dict[str, Any],
-             idempotency_key: str, fingerprint: str, now: datetime) -> IngestResult:
-    classification = _classification(program=program, code=data.get("classification"))
-    event_type = data["type"]
-    if event_type == CustomerEvent.Type.ACHIEVEMENT and classification is None:
-        raise ApplicationError("An ACHIEVEMENT event needs the classification of the goal.",
-                               field="classification")
+def _process(*, program: Program, customer: Customer, classification: Classification | None,
+             data: dict[str, Any], idempotency_key: str, fingerprint: str,
+             now: datetime) -> IngestResult:
     event = CustomerEvent.objects.create(
         program=program, customer=customer, classification=classification, received_at=now,
         idempotency_key=idempotency_key, payload_hash=fingerprint,
@@ -226,15 +228,25 @@ def event_ingest(*, program: Program, data: dict[str, Any], idempotency_key: str
         raise ApplicationError(
             f"performedOn is more than {skew // 60} minutes in the future.", field="performed_on"
         )
-    customer, _ = customer_get_or_create(program=program, integration_id=data["customer"])
     try:
         with transaction.atomic():
+            # A refused event writes nothing, not even its new customer: the customer is
+            # created inside this transaction (a concurrent first event waits on its key).
+            customer, _ = customer_get_or_create(program=program,
+                                                 integration_id=data["customer"])
             customer = customer_lock(customer_id=customer.pk)
             existing = _existing(program=program, data=data, idempotency_key=idempotency_key)
             if existing is not None:
                 return _replay(existing, fingerprint)
-            return _process(program=program, customer=customer, data=data,
-                            idempotency_key=idempotency_key, fingerprint=fingerprint, now=now)
+            classification = _classification(program=program, code=data.get("classification"))
+            if data["type"] == CustomerEvent.Type.ACHIEVEMENT and classification is None:
+                raise ApplicationError(
+                    "An ACHIEVEMENT event needs the classification of the goal.",
+                    field="classification",
+                )
+            return _process(program=program, customer=customer, classification=classification,
+                            data=data, idempotency_key=idempotency_key,
+                            fingerprint=fingerprint, now=now)
     except IntegrityError:
         # Another request stored the same event first (a different customer's lock, or a
         # unique key raced): the constraint kept one; answer as its replay.
@@ -260,7 +272,7 @@ def _cancel_locked(*, customer: Customer, event: CustomerEvent, now: datetime,
     for record in rollback.uncompleted:
         achievement_event = CustomerEvent.objects.select_for_update().filter(
             program_id=customer.program_id, external_system=CustomerEvent.LAUREL_SYSTEM,
-            external_system_reference_number=_achievement_reference(record),
+            external_system_reference_number__startswith=_achievement_reference_prefix(record),
             life_cycle_state=CustomerEvent.LifeCycleState.POSTED,
         ).first()
         if achievement_event is not None:

@@ -1,5 +1,7 @@
 """Customer events per program: /api/v1/programs/{programId}/events."""
 
+import logging
+
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
@@ -20,6 +22,8 @@ from events.api.serializers import (
 from events.models import CustomerEvent
 from loyalty.api.mixins import ProgramScopedMixin
 from loyalty.api.permissions import INTEGRATION_WRITERS
+
+logger = logging.getLogger(__name__)
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
@@ -96,6 +100,13 @@ class CustomerEventViewSet(ProgramScopedMixin, mixins.ListModelMixin,
                 error = laurel_exception_handler(exc, {"view": self, "request": request})
                 results.append({"index": index, "status": error.status_code,
                                 "errors": error.data["errors"]})
+                continue
+            except Exception:  # one broken item must not take the others down with it
+                logger.exception("Bulk item %s of program %s failed", index, self.program.pk)
+                results.append({"index": index, "status": 500, "errors": [
+                    {"field": None, "code": "error",
+                     "message": "Laurel could not process this item; it was not stored."},
+                ]})
                 continue
             results.append({
                 "index": index,
