@@ -7,11 +7,13 @@ from django.utils.html import format_html
 
 from achievements import selectors, services
 from achievements.models import Achievement, AchievementProgress
+from config.admin import ServiceErrorsAdminMixin
+from config.api.fields import plain_number
 from loyalty.admin import stored
 
 
 @admin.register(Achievement)
-class AchievementAdmin(admin.ModelAdmin):
+class AchievementAdmin(ServiceErrorsAdminMixin, admin.ModelAdmin):
     list_display = (
         "title", "name", "campaign", "target", "period", "recurrence_policy",
         "activation_policy", "end_date", "has_progress",
@@ -125,7 +127,7 @@ class AchievementProgressAdmin(admin.ModelAdmin):
             '<div style="width:120px;background:#eee;border-radius:3px" title="{} / {}">'
             '<div style="width:{}%;background:#417690;height:10px;border-radius:3px"></div>'
             "</div>",
-            obj.progress.normalize(), target.normalize(), percent,
+            plain_number(obj.progress), plain_number(target), percent,
         )
 
     def has_add_permission(self, request):
