@@ -7,13 +7,13 @@ from django.utils.html import format_html
 
 from achievements import selectors, services
 from achievements.models import Achievement, AchievementProgress
-from config.admin import ServiceErrorsAdminMixin
+from config.admin import ServiceErrorsAsFormErrors
 from config.api.fields import plain_number
 from loyalty.admin import stored
 
 
 @admin.register(Achievement)
-class AchievementAdmin(ServiceErrorsAdminMixin, admin.ModelAdmin):
+class AchievementAdmin(ServiceErrorsAsFormErrors, admin.ModelAdmin):
     list_display = (
         "title", "name", "campaign", "target", "period", "recurrence_policy",
         "activation_policy", "end_date", "has_progress",

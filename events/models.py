@@ -103,4 +103,4 @@ class CustomerEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.type} #{self.number or self.pk} for {self.customer_id}"
+        return f"{self.get_type_display()} #{self.number or self.pk}"

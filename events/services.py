@@ -167,7 +167,8 @@ def _post_achievement_event(*, customer: Customer, record: AchievementProgress,
     return CustomerEvent.objects.create(
         program_id=customer.program_id, customer=customer,
         type=CustomerEvent.Type.ACHIEVEMENT, classification_id=achievement.classification_id,
-        amount=trigger.amount, performed_on=record.completion_date, received_at=now,
+        # The value achieved: a percentage reward pays on it (10% of 100 spent this month).
+        amount=record.progress, performed_on=record.completion_date, received_at=now,
         description=f"Completed achievement {achievement.name}",
         external_system=CustomerEvent.LAUREL_SYSTEM,
         external_system_reference_number=_achievement_reference(record, trigger),
@@ -300,6 +301,12 @@ def event_cancel(*, event: CustomerEvent, now: datetime, reason: str = "") -> Ca
     event = CustomerEvent.objects.select_for_update().get(pk=event.pk)
     if event.life_cycle_state == CustomerEvent.LifeCycleState.CANCELLED:
         return CancelResult(event=event, effects=[], changed=False)
+    if event.triggered_by_id is not None:
+        raise ApplicationError(
+            f"This achievement event was posted by Laurel for event #{event.triggered_by.number}"
+            "; cancel that event and its achievement events go with it.",
+            field="id",
+        )
     effects = _cancel_locked(customer=customer, event=event, now=now,
                              reason=reason or "Cancelled")
     return CancelResult(event=event, effects=jsonable(effects),

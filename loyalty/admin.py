@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
+from config.admin import ServiceErrorsAsFormErrors
 from config.exceptions import ApplicationError
 from loyalty import selectors, services
 from loyalty.models import (
@@ -64,40 +65,6 @@ class ProgramColumnWhenSeveral:
         return tuple(c for c in columns if c != "program")
 
 
-class ServiceErrorsAsFormErrors:
-    """Show a service's refusal (`ApplicationError`) as a form error instead of a server error.
-
-    `save_model` runs after the form has validated, inside the admin's transaction. When a
-    service refuses, that transaction rolls back and the view runs once more with a form that
-    carries the refusal, on the field the error names: nothing is written and the campaign
-    manager sees what to fix next to what they typed.
-    """
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ApplicationError as exc:
-            if request.method != "POST" or hasattr(request, "_service_error"):
-                raise
-            request._service_error = exc
-            return super().changeform_view(request, object_id, form_url, extra_context)
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form_class = super().get_form(request, obj, change=change, **kwargs)
-        error = getattr(request, "_service_error", None)
-        if error is None:
-            return form_class
-
-        class RefusedForm(form_class):
-            def clean(self):
-                cleaned_data = super().clean()
-                self.add_error(error.field if error.field in self.fields else None,
-                               error.message)
-                return cleaned_data
-
-        return RefusedForm
-
-
 class ProgramCurrencyFilter(admin.RelatedFieldListFilter):
     """Currencies named with their program: every program has its own PTS."""
 
@@ -116,7 +83,7 @@ class CurrencyInline(admin.TabularInline):
     model = Currency
     extra = 0
     fields = ("code", "name", "kind")
-    readonly_fields = ("kind",)
+    readonly_fields = ("code", "name", "kind")  # changed on the currency page, via services
     can_delete = False
     show_change_link = True
 
@@ -125,7 +92,7 @@ class CurrencyInline(admin.TabularInline):
 
 
 @admin.register(Program)
-class ProgramAdmin(admin.ModelAdmin):
+class ProgramAdmin(ServiceErrorsAsFormErrors, admin.ModelAdmin):
     list_display = ("name", "time_zone", "currency_code", "campaign_count", "created_at")
     search_fields = ("name",)
     ordering = ("name",)
@@ -154,7 +121,7 @@ class ProgramAdmin(admin.ModelAdmin):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(ServiceErrorsAsFormErrors, admin.ModelAdmin):
     list_display = ("name", "program", "state", "start_time", "end_time", "achievement_count")
     list_filter = ("state", "program")
     search_fields = ("name", "description")
@@ -180,6 +147,25 @@ class CampaignAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return (*self.readonly_fields, "program") if obj else self.readonly_fields
 
+    def has_delete_permission(self, request, obj=None):
+        # Only a draft campaign can be deleted (campaign_delete); archive the others.
+        has_permission = super().has_delete_permission(request, obj)
+        return has_permission and (obj is None or obj.state == Campaign.State.DRAFT)
+
+    def delete_model(self, request, obj):
+        services.campaign_delete(campaign=obj)
+
+    def delete_queryset(self, request, queryset):
+        refused = queryset.exclude(state=Campaign.State.DRAFT).count()
+        for campaign in queryset.filter(state=Campaign.State.DRAFT):
+            services.campaign_delete(campaign=campaign)
+        if refused:
+            self.message_user(
+                request,
+                f"{refused} campaign(s) kept: only drafts can be deleted; archive the others.",
+                messages.WARNING,
+            )
+
     def save_model(self, request, obj, form, change):
         data = {f: form.cleaned_data[f] for f in form.changed_data if f != "program"}
         if change:
@@ -193,7 +179,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(ServiceErrorsAsFormErrors, admin.ModelAdmin):
     list_display = ("integration_id", "name", "program", "created_at")
     list_filter = ("program",)
     search_fields = ("=integration_id", "name")
@@ -211,7 +197,7 @@ class CustomerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Currency)
-class CurrencyAdmin(admin.ModelAdmin):
+class CurrencyAdmin(ServiceErrorsAsFormErrors, admin.ModelAdmin):
     list_display = ("code", "name", "kind", "program")
     list_filter = ("kind", "program")
     search_fields = ("code", "name")

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
+from django.db.models.functions import Now
 
 from config.exceptions import ApplicationError, ConflictError
 from config.services import model_update
@@ -279,6 +280,11 @@ def classification_create(*, program: Program, code: str, name: str, event_type:
 @transaction.atomic
 def classification_update(*, classification: Classification,
                           data: dict[str, Any]) -> Classification:
+    owned = hasattr(classification, "achievement") or hasattr(classification, "streak_level")
+    if owned and data.get("code", classification.code) != classification.code:
+        raise ApplicationError(
+            "This classification belongs to a goal; its code cannot change.", field="code"
+        )
     if "code" in data and Classification.objects.filter(
         program=classification.program, code=data["code"]
     ).exclude(pk=classification.pk).exists():
@@ -362,7 +368,7 @@ AMOUNT_QUANTUM = Decimal("0.000001")
 def _wallet_credit(*, customer: Customer, currency_id: int, amount: Decimal) -> None:
     """Add a signed amount to a balance. Callers hold the customer lock."""
     updated = WalletBalance.objects.filter(customer=customer, currency_id=currency_id).update(
-        balance=F("balance") + amount
+        balance=F("balance") + amount, updated_at=Now()
     )
     if not updated:
         WalletBalance.objects.create(customer=customer, currency_id=currency_id, balance=amount)
@@ -467,7 +473,8 @@ def wallet_adjust(*, customer: Customer, currency: Currency, amount: Decimal, re
         raise ApplicationError("The currency belongs to another program.", field="currency")
     if not amount:
         raise ApplicationError("A correction needs a non-zero amount.", field="amount")
-    if not reason.strip():
+    reason = reason.strip()
+    if not reason:
         raise ApplicationError("Say why: a correction needs a reason.", field="reason")
     customer = customer_lock(customer_id=customer.pk)
     row = AwardTransaction.objects.create(

@@ -8,7 +8,6 @@ from django.contrib.messages import get_messages
 from django.test import RequestFactory
 from django.urls import reverse
 
-from config.exceptions import ApplicationError, ConflictError
 from loyalty.models import ApiKey, Campaign, Currency, Program
 from loyalty.services import api_key_hash
 from tests.loyalty.factories import (
@@ -201,11 +200,6 @@ def test_program_admin_renames_points_currency_when_currency_code_changed(admin_
     assert points.code == "DROPS"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ProgramAdmin's CurrencyInline saves the points currency directly, not through "
-    "currency_update, so Program.currency_code keeps the old code.",
-)
 def test_program_admin_keeps_currency_code_in_sync_when_points_currency_renamed_inline(
     admin_client,
 ):
@@ -272,7 +266,6 @@ ADMIN_RAISES_SERVICE_ERRORS = (
 )
 
 
-@pytest.mark.xfail(strict=True, raises=ApplicationError, reason=ADMIN_RAISES_SERVICE_ERRORS)
 def test_campaign_admin_shows_error_when_running_campaign_set_back_to_draft(admin_client):
     campaign = CampaignFactory(running=True)
     data = campaign_form(campaign, state="draft")
@@ -284,7 +277,6 @@ def test_campaign_admin_shows_error_when_running_campaign_set_back_to_draft(admi
     assert campaign.state == Campaign.State.RUNNING
 
 
-@pytest.mark.xfail(strict=True, raises=ConflictError, reason=ADMIN_RAISES_SERVICE_ERRORS)
 def test_campaign_admin_shows_error_when_renamed_to_taken_name(admin_client):
     taken = CampaignFactory(name="Spring")
     campaign = CampaignFactory(program=taken.program, name="Autumn")
@@ -297,11 +289,6 @@ def test_campaign_admin_shows_error_when_renamed_to_taken_name(admin_client):
     assert campaign.name == "Autumn"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="CampaignAdmin uses Django's default delete, not campaign_delete, so a running "
-    "campaign can be deleted from the admin although the service allows only drafts.",
-)
 def test_campaign_admin_keeps_campaign_when_deleting_running_campaign(admin_client):
     campaign = CampaignFactory(running=True)
 
