@@ -1,6 +1,7 @@
 """An activity event through the whole pipeline: progress, achievement event, award."""
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -151,3 +152,33 @@ def test_cancel_takes_back_progress_completion_and_award(integration_client, eve
     assert again.status_code == 200
     assert again.json()["effects"] == []
     assert AwardTransaction.objects.count() == 2
+
+
+def test_cancel_refuses_achievement_event_laurel_posted(integration_client, events_url,
+                                                        campaign):
+    AchievementFactory(campaign=campaign, target=1, period="1D")
+    integration_client.post(events_url, purchase(), format="json")
+    achievement_event = CustomerEvent.objects.get(type="ACHIEVEMENT")
+
+    response = integration_client.post(f"{events_url}/{achievement_event.pk}/cancel", {},
+                                       format="json")
+
+    assert response.status_code == 400
+    assert "cancel that event" in response.json()["message"]
+    achievement_event.refresh_from_db()
+    assert achievement_event.life_cycle_state == "POSTED"
+
+
+def test_achievement_event_carries_the_value_achieved(integration_client, events_url,
+                                                      campaign, program):
+    achievement = AchievementFactory(campaign=campaign, target=100, period="1M",
+                                     progress_increment="event.amount")
+    RewardOfferFactory(program=program, classifications=[achievement.classification],
+                       award_type="PERCENTAGE", award_value=10)
+
+    integration_client.post(events_url, purchase(amount=70), format="json")
+    integration_client.post(events_url, purchase(amount=45), format="json")
+
+    achievement_event = CustomerEvent.objects.get(type="ACHIEVEMENT")
+    assert achievement_event.amount == 115
+    assert WalletBalance.objects.get().balance == Decimal("11.5")
