@@ -1,8 +1,10 @@
 """Ingestion: store a customer event, count it towards goals, post achievement events, pay
 reward offers. One transaction per event, with the customer's row locked first."""
 
+import dataclasses
 import hashlib
 import json
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -13,11 +15,19 @@ from django.db import IntegrityError, transaction
 from django.utils.dateparse import parse_datetime
 
 from achievements import rules
-from achievements.models import Achievement, AchievementProgress
+from achievements.models import (
+    Achievement,
+    AchievementProgress,
+    CycleProgress,
+    StreakLevelAchievement,
+)
 from achievements.services import (
     EventFacts,
+    StreakOutcome,
     achievement_progress_record_event,
     achievement_progress_rollback_event,
+    streaks_record_event,
+    streaks_rollback_event,
 )
 from config.exceptions import ApplicationError, ConflictError
 from events.models import CustomerEvent
@@ -160,20 +170,97 @@ def _achievement_reference(record: AchievementProgress, trigger: CustomerEvent) 
     return f"{_achievement_reference_prefix(record)}event:{trigger.pk}"
 
 
-def _post_achievement_event(*, customer: Customer, record: AchievementProgress,
-                            trigger: CustomerEvent, now: datetime) -> CustomerEvent:
-    """The ACHIEVEMENT customer event of a completion: unique per iteration."""
-    achievement: Achievement = record.achievement
+def _goal_event(*, customer: Customer, classification_id: int, amount: Decimal,
+                performed_on: datetime, description: str, reference: str,
+                trigger: CustomerEvent, now: datetime) -> CustomerEvent:
+    """An ACHIEVEMENT customer event Laurel posts for a goal reached: unique per reference."""
     return CustomerEvent.objects.create(
         program_id=customer.program_id, customer=customer,
-        type=CustomerEvent.Type.ACHIEVEMENT, classification_id=achievement.classification_id,
-        # The value achieved: a percentage reward pays on it (10% of 100 spent this month).
-        amount=record.progress, performed_on=record.completion_date, received_at=now,
-        description=f"Completed achievement {achievement.name}",
-        external_system=CustomerEvent.LAUREL_SYSTEM,
-        external_system_reference_number=_achievement_reference(record, trigger),
+        type=CustomerEvent.Type.ACHIEVEMENT, classification_id=classification_id,
+        amount=amount, performed_on=performed_on, received_at=now, description=description,
+        external_system=CustomerEvent.LAUREL_SYSTEM, external_system_reference_number=reference,
         triggered_by=trigger,
     )
+
+
+def _post_achievement_event(*, customer: Customer, record: AchievementProgress,
+                            trigger: CustomerEvent, now: datetime) -> CustomerEvent:
+    """The ACHIEVEMENT customer event of a completion: unique per iteration and trigger."""
+    achievement: Achievement = record.achievement
+    return _goal_event(
+        customer=customer, classification_id=achievement.classification_id,
+        # The value achieved: a percentage reward pays on it (10% of 100 spent this month).
+        amount=record.progress, performed_on=record.completion_date,
+        description=f"Completed achievement {achievement.name}",
+        reference=_achievement_reference(record, trigger), trigger=trigger, now=now,
+    )
+
+
+def _level_reference(achievement: StreakLevelAchievement) -> str:
+    return f"streak-level:{achievement.level_id}:reached:{achievement.pk}"
+
+
+def _milestone_reference_prefix(cycle: CycleProgress) -> str:
+    return f"milestone:cycle:{cycle.pk}:"
+
+
+def _post_streak_events(*, customer: Customer, outcome: StreakOutcome,
+                        trigger: CustomerEvent, now: datetime) -> tuple[list, list]:
+    """Post the ACHIEVEMENT events of streak levels and milestones reached; cancel those of
+    levels and milestones taken back. Returns (effects, events posted)."""
+    effects: list[dict[str, Any]] = []
+    posted: list[CustomerEvent] = []
+    for reached in outcome.reached:
+        level = reached.level
+        event = _goal_event(
+            customer=customer, classification_id=level.classification_id,
+            amount=Decimal(level.target_count_of_sequence), performed_on=reached.achieved_at,
+            description=f"Reached streak level {level.name}",
+            reference=_level_reference(reached), trigger=trigger, now=now,
+        )
+        posted.append(event)
+        effects.append({"effectType": "achievementCustomerEvent", "customerEventId": event.pk,
+                        "streakLevelName": level.name,
+                        "classification": level.classification.code})
+        effects.extend(_pay(customer=customer, event=event))
+    for cycle in outcome.milestones_met:
+        target = cycle.target
+        event = _goal_event(
+            customer=customer, classification_id=target.classification_id,
+            amount=cycle.value, performed_on=cycle.met_at or trigger.performed_on,
+            description=f"Met target {target.name} in {cycle.period.ref_code}",
+            reference=f"{_milestone_reference_prefix(cycle)}event:{trigger.pk}",
+            trigger=trigger, now=now,
+        )
+        posted.append(event)
+        effects.append({"effectType": "achievementCustomerEvent", "customerEventId": event.pk,
+                        "targetId": target.pk, "periodRefCode": cycle.period.ref_code,
+                        "classification": target.classification.code})
+        effects.extend(_pay(customer=customer, event=event))
+    taken_back = [
+        *(dict(external_system_reference_number=_level_reference(a)) for a in outcome.revoked),
+        *(dict(external_system_reference_number__startswith=_milestone_reference_prefix(c))
+          for c in outcome.milestones_unmet),
+    ]
+    for lookup in taken_back:
+        for event in CustomerEvent.objects.select_for_update().filter(
+            program_id=customer.program_id, external_system=CustomerEvent.LAUREL_SYSTEM,
+            life_cycle_state=CustomerEvent.LifeCycleState.POSTED, **lookup,
+        ):
+            effects.append({"effectType": "achievementCustomerEventCancelled",
+                            "customerEventId": event.pk})
+            effects.extend(_cancel_locked(customer=customer, event=event, now=now,
+                                          reason="The goal was taken back."))
+    return effects, posted
+
+
+def _number_events(*, program_id: int, events: list[CustomerEvent]) -> None:
+    """Give events their sequential numbers: the transaction's last write (see
+    program_event_numbers_reserve)."""
+    last = program_event_numbers_reserve(program_id=program_id, count=len(events))
+    for offset, event in enumerate(events):
+        event.number = last - len(events) + 1 + offset
+    CustomerEvent.objects.bulk_update(events, ["number"])
 
 
 def _process(*, program: Program, customer: Customer, classification: Classification | None,
@@ -203,10 +290,21 @@ def _process(*, program: Program, customer: Customer, classification: Classifica
             effects.extend(_pay(customer=customer, event=achievement_event))
     if event.type == CustomerEvent.Type.ACHIEVEMENT:
         effects.extend(_pay(customer=customer, event=event))
-    last = program_event_numbers_reserve(program_id=program.pk, count=len(posted))
-    for offset, posted_event in enumerate(posted):
-        posted_event.number = last - len(posted) + 1 + offset
-    CustomerEvent.objects.bulk_update(posted, ["number"])
+    awarded: dict[str, Decimal] = defaultdict(Decimal)
+    for effect in effects:
+        if effect["effectType"] == "awardTransaction":
+            awarded[effect["currency"]] += effect["amount"]
+    outcome = streaks_record_event(
+        customer=customer, now=now,
+        event=dataclasses.replace(facts, amount=event.amount, attributes=event.attributes,
+                                  awarded=dict(awarded)),
+    )
+    effects.extend(outcome.effects)
+    streak_effects, streak_events = _post_streak_events(customer=customer, outcome=outcome,
+                                                        trigger=event, now=now)
+    effects.extend(streak_effects)
+    posted.extend(streak_events)
+    _number_events(program_id=program.pk, events=posted)
     event.effects = jsonable(effects)
     event.save(update_fields=["effects"])
     return IngestResult(event=event, effects=event.effects)
@@ -283,6 +381,13 @@ def _cancel_locked(*, customer: Customer, event: CustomerEvent, now: datetime,
                             "progressTrackerId": record.pk})
             effects.extend(_cancel_locked(customer=customer, event=achievement_event, now=now,
                                           reason=f"Completion taken back: {reason}"))
+    outcome = streaks_rollback_event(customer=customer, customer_event_id=event.pk, now=now)
+    effects.extend(outcome.effects)
+    streak_effects, streak_events = _post_streak_events(customer=customer, outcome=outcome,
+                                                        trigger=event, now=now)
+    effects.extend(streak_effects)
+    if streak_events:  # a cancelled return can make a level count again
+        _number_events(program_id=customer.program_id, events=streak_events)
     cancellations = awards_cancel_for_event(customer=customer, customer_event_id=event.pk,
                                             reason=reason)
     effects.extend(_award_effects(cancellations, "awardTransactionCancelled"))

@@ -1,6 +1,6 @@
 """Writes for achievement definitions and customer progress."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -128,8 +128,8 @@ def achievement_update(*, achievement: Achievement, data: dict[str, Any]) -> Ach
         )
     _ensure_unique(campaign=achievement.campaign, name=None, title=data.get("title"),
                    exclude_pk=achievement.pk)
-    for field in changed:
-        setattr(achievement, field, data[field])
+    for name in changed:
+        setattr(achievement, name, data[name])
     _save(achievement, update_fields=[*changed, "updated_at"])
     if "title" in changed and achievement.classification_id:
         achievement.classification.name = f"Achievement: {achievement.title}"[:200]
@@ -165,6 +165,9 @@ class EventFacts:
     type: str
     performed_on: datetime
     activation: dict[str, Any]  # the CEL activation, from rules.event_activation
+    amount: Decimal | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    awarded: dict[str, Decimal] = field(default_factory=dict)  # currency code -> amount
 
 
 @dataclass(frozen=True)
