@@ -6,10 +6,32 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 
-from achievements import periods
-from achievements.models import Achievement, AchievementProgress
+from achievements import periods, streaks
+from achievements.models import (
+    Achievement,
+    AchievementProgress,
+    CycleProgress,
+    Enrolment,
+    StreakLevel,
+    StreakLevelAchievement,
+    Target,
+    TargetGroup,
+    TargetPeriod,
+    TargetValue,
+)
 from loyalty.models import Campaign, Customer, Program
 
 NOT_STARTED = "not_started"
@@ -220,3 +242,106 @@ def achievement_progress_list(*, achievement: Achievement, now: datetime,
     if status:
         qs = qs.filter(current_status=status)
     return qs
+
+
+# Streak targets
+# ------------------------------------------------------------------------------
+def target_group_list(*, program: Program) -> QuerySet[TargetGroup]:
+    return (
+        TargetGroup.objects.filter(program=program)
+        .select_related("program")
+        .prefetch_related(
+            Prefetch("periods", queryset=TargetPeriod.objects.order_by("position")),
+            Prefetch("targets", queryset=Target.objects.order_by("pk").prefetch_related(
+                "values")),
+            Prefetch("levels", queryset=StreakLevel.objects.order_by("target_count_of_sequence")),
+        )
+        .order_by("name")
+    )
+
+
+def period_status(*, start: datetime, end: datetime, now: datetime) -> str:
+    """Capillary's periodStatus, from the clock."""
+    if now < start:
+        return "UPCOMING"
+    return "RUNNING" if now < end else "ENDED"
+
+
+@dataclass(frozen=True)
+class CustomerStreak:
+    """A customer's standing in one target group: counts, levels and the cycle ledger."""
+
+    enrolment: Enrolment
+    current_count: int
+    longest_count: int
+    levels: list[dict]
+    cycles: list
+
+
+@dataclass(frozen=True)
+class CycleRow:
+    """One line of a customer's cycle ledger."""
+
+    period: TargetPeriod
+    value: Decimal
+    target: Decimal
+    state: str
+    cycle: CycleProgress | None
+    counted: bool  # inside the current enrolment epoch
+
+
+def cycle_ledger(*, enrolment: Enrolment, now: datetime,
+                 cycles: Iterable[CycleProgress] | None = None) -> list[CycleRow]:
+    """Every period of the group with the customer's value, target and state at `now`."""
+    group = enrolment.group
+    target = group.targets.filter(active=True).order_by("pk").first()
+    if target is None:
+        return []
+    values = dict(TargetValue.objects.filter(target=target).values_list("period_id", "value"))
+    if cycles is None:
+        cycles = CycleProgress.objects.filter(enrolment=enrolment, target=target)
+    by_period = {c.period_id: c for c in cycles if c.target_id == target.pk}
+    rows = []
+    for period in group.periods.order_by("position"):
+        cycle = by_period.get(period.pk)
+        value = cycle.value if cycle else Decimal(0)
+        target_value = values.get(period.pk, Decimal(0))
+        rows.append(CycleRow(
+            period=period, value=value, target=target_value, cycle=cycle,
+            state=streaks.cycle_state(value=value, target=target_value or Decimal(1),
+                                      start=period.start_date, end=period.end_date,
+                                      grace=group.grace_period, now=now),
+            counted=period.start_date >= enrolment.counting_from,
+        ))
+    return rows
+
+
+def customer_streak_list(*, customer: Customer, now: datetime,
+                         group_id: int | None = None) -> list[CustomerStreak]:
+    """Every target group the customer is enrolled in, computed for `now` (the same
+    arithmetic the services and jobs use, so reads never wait for a job)."""
+    enrolments = Enrolment.objects.filter(customer=customer).select_related("group__program")
+    if group_id is not None:
+        enrolments = enrolments.filter(group_id=group_id)
+    result = []
+    for enrolment in enrolments.order_by("group__name"):
+        group = enrolment.group
+        rows = cycle_ledger(enrolment=enrolment, now=now)
+        counted = [row.state for row in rows if row.counted]
+        count = streaks.streak_count(tracking_type=group.tracking_type, states=counted)
+        longest = streaks.streak_count(tracking_type=group.tracking_type,
+                                       states=[row.state for row in rows]).longest
+        reached = {
+            a.level_id: a for a in StreakLevelAchievement.objects.filter(
+                enrolment=enrolment, epoch=enrolment.epoch, revoked_at__isnull=True)
+        }
+        levels = [
+            {"name": level.name, "target_count_of_sequence": level.target_count_of_sequence,
+             "status": "ACHIEVED" if level.pk in reached else "INPROGRESS",
+             "achieved_at": reached[level.pk].achieved_at if level.pk in reached else None}
+            for level in group.levels.order_by("target_count_of_sequence")
+        ]
+        result.append(CustomerStreak(enrolment=enrolment, current_count=count.current,
+                                     longest_count=max(longest, count.current),
+                                     levels=levels, cycles=rows))
+    return result

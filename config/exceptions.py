@@ -3,6 +3,12 @@
 from typing import Any
 
 
+def api_name(field: str) -> str:
+    """A field as API clients know it: `fixed_start_date` → `fixedStartDate`."""
+    head, *rest = field.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
 class ApplicationError(Exception):
     """A request that breaks a business rule. `field` names what the client must fix."""
 

@@ -29,7 +29,7 @@ from achievements.services import (
     streaks_record_event,
     streaks_rollback_event,
 )
-from config.exceptions import ApplicationError, ConflictError
+from config.exceptions import ApplicationError, ConflictError, api_name
 from events.models import CustomerEvent
 from loyalty.models import AwardTransaction, Classification, Customer, Program
 from loyalty.services import (
@@ -76,13 +76,8 @@ def payload_hash(data: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
 def _activation(event: CustomerEvent, customer: Customer) -> dict[str, Any]:
-    facts = {_camel(name): getattr(event, name) for name in EVENT_FIELDS}
+    facts = {api_name(name): getattr(event, name) for name in EVENT_FIELDS}
     facts["classification"] = event.classification.code if event.classification else None
     facts["customer"] = customer.integration_id
     return rules.event_activation(

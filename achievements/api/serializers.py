@@ -3,8 +3,8 @@
 from django.utils import timezone
 from rest_framework import serializers
 
-from achievements.models import Achievement
-from achievements.selectors import achievement_has_progress, achievement_status
+from achievements.models import Achievement, Target, TargetGroup
+from achievements.selectors import achievement_has_progress, achievement_status, period_status
 from config.api.fields import NumberField
 
 
@@ -156,3 +156,155 @@ class CustomerAchievementFilterSerializer(serializers.Serializer):
                 f"{', '.join(sorted(self.STATUSES))}."
             )
         return statuses
+
+
+# Streak targets (Capillary's target groups)
+# ------------------------------------------------------------------------------
+class TargetPeriodSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    ref_code = serializers.CharField(max_length=100)
+    start_date = serializers.DateTimeField()
+    end_date = serializers.DateTimeField()
+    description = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    active = serializers.BooleanField(required=False, default=True)
+    period_status = serializers.SerializerMethodField()
+
+    def get_period_status(self, obj) -> str:
+        return period_status(start=obj.start_date, end=obj.end_date,
+                             now=self.context.get("now") or timezone.now())
+
+
+class DefaultValueSerializer(serializers.Serializer):
+    period_id = serializers.IntegerField(read_only=True)
+    default_value = NumberField(min_value=0)
+
+    def to_representation(self, instance):
+        return {"period_id": instance.period_id,
+                "default_value": NumberField().to_representation(instance.value)}
+
+
+class TargetSerializer(serializers.Serializer):
+    id = serializers.IntegerField(required=False)
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    active = serializers.BooleanField(required=False, default=True)
+    target_entity = serializers.ChoiceField(choices=Target.Entity.choices)
+    target_type = serializers.ChoiceField(choices=Target.Kpi.choices)
+    event_name = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    expression = serializers.CharField(required=False, default="true",
+                                       help_text="CEL; `currentEvent.amount > 10` works.")
+    attribute_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    enrolment_method = serializers.ChoiceField(choices=Target.EnrolmentMethod.choices,
+                                               required=False)
+    alternate_currency_identifier = serializers.CharField(max_length=20, required=False,
+                                                          allow_blank=True)
+    program_id = serializers.IntegerField(source="alternate_program_id", required=False,
+                                          allow_null=True)
+    filters = serializers.ListField(child=serializers.DictField(), required=False)
+    default_values = DefaultValueSerializer(many=True, source="values",
+                                            help_text="One per period, in period order.")
+
+
+class StreakLevelSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(max_length=200)
+    target_count_of_sequence = serializers.IntegerField(min_value=1)
+    classification = serializers.CharField(source="classification.code", read_only=True)
+
+
+class TrackingTypeField(serializers.ChoiceField):
+    """Accepts Capillary's `STREAK` spelling for `STREAKS`."""
+
+    def to_internal_value(self, data):
+        return super().to_internal_value("STREAKS" if data == "STREAK" else data)
+
+
+class TargetGroupSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    active = serializers.BooleanField(required=False, default=True)
+    preferred_till_id = serializers.IntegerField(required=False, allow_null=True)
+    tracking_type = TrackingTypeField(choices=TargetGroup.TrackingType.choices)
+    target_evaluation_type = serializers.ChoiceField(
+        choices=TargetGroup.EvaluationType.choices, required=False,
+        default=TargetGroup.EvaluationType.FIXED_CALENDAR_WINDOW,
+    )
+    frequency_type = serializers.ChoiceField(choices=TargetGroup.FrequencyType.choices)
+    frequency = serializers.IntegerField(min_value=0, required=False, default=1)
+    recurring_cycles = serializers.IntegerField(min_value=0, max_value=100, required=False,
+                                                default=0)
+    total_periods = serializers.IntegerField(read_only=True)
+    time_zone = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    grace_period = serializers.DurationField(required=False, format="iso-8601",
+                                             help_text="ISO 8601, e.g. PT6H.")
+    reminder_window = serializers.DurationField(required=False, format="iso-8601")
+    start_date = serializers.DateTimeField(
+        write_only=True, required=False,
+        help_text="Generate recurringCycles periods from here (instead of `periods`).",
+    )
+    periods = TargetPeriodSerializer(many=True, required=False)
+    targets = TargetSerializer(many=True)
+    streaks = StreakLevelSerializer(many=True, required=False, source="levels")
+    created_at = serializers.DateTimeField(read_only=True)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["periods"] = TargetPeriodSerializer(
+            instance.periods.all(), many=True, context=self.context).data
+        return data
+
+
+class TargetGroupUpdateSerializer(serializers.Serializer):
+    """What may change after creation. Other fields sent are refused, by name, by the service."""
+
+    name = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    active = serializers.BooleanField(required=False)
+    grace_period = serializers.DurationField(required=False)
+    reminder_window = serializers.DurationField(required=False)
+    targets = serializers.ListField(child=serializers.DictField(), required=False)
+
+
+class EnrolmentInputSerializer(serializers.Serializer):
+    customer = serializers.CharField(max_length=1000, help_text="The customer's integrationId.")
+    reset_streak_status = serializers.BooleanField(required=False, default=False)
+
+
+class EnrolmentSerializer(serializers.Serializer):
+    target_group_id = serializers.IntegerField(source="group_id")
+    customer = serializers.CharField(source="customer.integration_id")
+    active = serializers.BooleanField()
+    epoch = serializers.IntegerField()
+    enrolled_at = serializers.DateTimeField()
+    unenrolled_at = serializers.DateTimeField(allow_null=True)
+    current_count = serializers.IntegerField()
+    longest_count = serializers.IntegerField()
+
+
+class CycleLedgerRowSerializer(serializers.Serializer):
+    ref_code = serializers.CharField(source="period.ref_code")
+    start_date = serializers.DateTimeField(source="period.start_date")
+    end_date = serializers.DateTimeField(source="period.end_date")
+    value = NumberField()
+    target = NumberField()
+    state = serializers.CharField(help_text="met, missed, open, pending_grace or upcoming.")
+    counted = serializers.BooleanField(help_text="False before the customer's (re-)enrolment.")
+
+
+class StreakLevelStatusSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    target_count_of_sequence = serializers.IntegerField()
+    status = serializers.CharField(help_text="ACHIEVED or INPROGRESS.")
+    achieved_at = serializers.DateTimeField(allow_null=True)
+
+
+class CustomerStreakSerializer(serializers.Serializer):
+    target_group_id = serializers.IntegerField(source="enrolment.group_id")
+    name = serializers.CharField(source="enrolment.group.name")
+    tracking_type = serializers.CharField(source="enrolment.group.tracking_type")
+    enrolled = serializers.BooleanField(source="enrolment.active")
+    current_count = serializers.IntegerField()
+    longest_count = serializers.IntegerField()
+    levels = StreakLevelStatusSerializer(many=True)
+    cycles = CycleLedgerRowSerializer(many=True)

@@ -5,6 +5,7 @@ from config.api.routers import OptionalSlashRouter
 
 program_router = OptionalSlashRouter()
 program_router.register("achievements", views.AchievementViewSet, basename="achievement")
+program_router.register("target-groups", views.TargetGroupViewSet, basename="target-group")
 
 program_urlpatterns = [
     re_path(r"^achievements/(?P<pk>\d+)/progress/?$", views.AchievementProgressListApi.as_view(),
@@ -13,5 +14,7 @@ program_urlpatterns = [
             views.CustomerAchievementListApi.as_view(), name="customer-achievements"),
     re_path(r"^customers/(?P<integrationId>[^/]+)/achievements/(?P<achievementId>\d+)/history/?$",
             views.CustomerAchievementHistoryApi.as_view(), name="customer-achievement-history"),
+    re_path(r"^customers/(?P<integrationId>[^/]+)/streaks/?$",
+            views.CustomerStreakListApi.as_view(), name="customer-streaks"),
     *program_router.urls,
 ]

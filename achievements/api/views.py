@@ -1,12 +1,15 @@
 """Achievement definitions and progress per program, under /api/v1/programs/{programId}/."""
 
 import csv
+from decimal import Decimal
 
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics
+from rest_framework.decorators import action
+from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from achievements import selectors, services
@@ -17,16 +20,22 @@ from achievements.api.serializers import (
     AchievementSerializer,
     CustomerAchievementFilterSerializer,
     CustomerProgressSerializer,
+    CustomerStreakSerializer,
+    EnrolmentInputSerializer,
+    EnrolmentSerializer,
+    TargetGroupSerializer,
+    TargetGroupUpdateSerializer,
 )
-from achievements.models import Achievement
+from achievements.models import Achievement, TargetGroup
 from config.api.fields import plain_number
 from config.api.renderers import CSVRenderer
 from config.exceptions import ApplicationError
 from loyalty.api.mixins import ProgramScopedMixin
-from loyalty.api.permissions import DEFINITION_WRITERS
+from loyalty.api.permissions import DEFINITION_WRITERS, EVERY_SCOPE
 from loyalty.api.views import CrudViewSet
 from loyalty.models import Campaign
 from loyalty.selectors import customer_list
+from loyalty.services import customer_get_or_create
 
 
 @extend_schema_view(
@@ -184,3 +193,118 @@ class AchievementProgressListApi(ProgramScopedMixin, generics.ListAPIView):
         return response
 
 
+
+
+def _default_values(rows: list) -> list[Decimal]:
+    """`defaultValues` as Capillary sends them ({defaultValue: 500}) or as plain numbers."""
+    values = []
+    for row in rows:
+        raw = row.get("default_value") if isinstance(row, dict) else row
+        try:
+            values.append(Decimal(str(raw)))
+        except (ArithmeticError, ValueError) as exc:
+            raise ApplicationError(f"'{raw}' is not a number.", field="default_values") from exc
+    return values
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List target groups (milestones and streaks)"),
+    create=extend_schema(summary="Create a target group with its periods, targets and levels"),
+    partial_update=extend_schema(
+        request=TargetGroupUpdateSerializer,
+        summary="Change name, description, activity, expressions, filters or target values",
+    ),
+)
+class TargetGroupViewSet(ProgramScopedMixin, CrudViewSet):
+    serializer_class = TargetGroupSerializer
+    queryset = TargetGroup.objects.none()
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    @property
+    def write_scopes(self):
+        return EVERY_SCOPE if self.action in ("enrol", "unenrol") else DEFINITION_WRITERS
+
+    def get_queryset(self):
+        return selectors.target_group_list(program=self.program)
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "now": timezone.now()}
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        targets = []
+        for row in data.pop("targets"):
+            row = dict(row)
+            row.pop("id", None)
+            row["default_values"] = _default_values(row.pop("values", []))
+            targets.append(row)
+        serializer.instance = services.target_group_create(
+            program=self.program, targets=targets, streaks=data.pop("levels", None),
+            periods=data.pop("periods", None), **data,
+        )
+
+    def partial_update(self, request, *args, **kwargs):
+        group = self.get_object()
+        serializer = TargetGroupUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        for key in request.data:  # fields that cannot change: the service names them
+            if key not in serializer.fields:
+                data[key] = request.data[key]
+        for row in data.get("targets") or []:
+            if "default_values" in row:
+                row["default_values"] = _default_values(row["default_values"])
+        services.target_group_update(group=group, data=data)
+        return Response(self.get_serializer(self.get_queryset().get(pk=group.pk)).data)
+
+    def perform_destroy(self, instance):
+        services.target_group_delete(group=instance)
+
+    def _customer(self, integration_id: str):
+        customer, _ = customer_get_or_create(program=self.program, integration_id=integration_id)
+        return customer
+
+    @extend_schema(request=EnrolmentInputSerializer, responses={200: EnrolmentSerializer},
+                   summary="Enrol a customer (resetStreakStatus clears the count and levels)")
+    @action(detail=True, methods=["post"])
+    def enrol(self, request, *args, **kwargs):
+        group = self.get_object()
+        body = EnrolmentInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        enrolment = services.enrolment_enrol(
+            group=group, customer=self._customer(body.validated_data["customer"]),
+            now=timezone.now(),
+            reset_streak_status=body.validated_data["reset_streak_status"],
+        )
+        return Response(EnrolmentSerializer(enrolment).data)
+
+    @extend_schema(request=EnrolmentInputSerializer, responses={200: EnrolmentSerializer},
+                   summary="Stop tracking a customer from now on")
+    @action(detail=True, methods=["post"])
+    def unenrol(self, request, *args, **kwargs):
+        group = self.get_object()
+        body = EnrolmentInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        customer = get_object_or_404(customer_list(program=self.program),
+                                     integration_id=body.validated_data["customer"])
+        enrolment = services.enrolment_unenrol(group=group, customer=customer,
+                                               now=timezone.now())
+        return Response(EnrolmentSerializer(enrolment).data)
+
+
+@extend_schema(
+    summary="A customer's streaks: counts, levels and the per-cycle ledger",
+    parameters=[OpenApiParameter("targetGroupId", int)],
+)
+class CustomerStreakListApi(CustomerScopedMixin, generics.ListAPIView):
+    serializer_class = CustomerStreakSerializer
+    filter_backends = []
+
+    def get_queryset(self):
+        group_id = self.request.query_params.get("target_group_id")
+        if group_id is not None and not group_id.isdigit():
+            raise ApplicationError("targetGroupId must be a number.", field="target_group_id")
+        return selectors.customer_streak_list(
+            customer=self.get_customer(), now=timezone.now(),
+            group_id=int(group_id) if group_id else None,
+        )

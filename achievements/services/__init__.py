@@ -26,6 +26,7 @@ from achievements.services.streaks import (
     streaks_record_event,
     streaks_rollback_event,
     target_group_create,
+    target_group_delete,
     target_group_update,
 )
 
@@ -50,5 +51,6 @@ __all__ = [
     "streaks_record_event",
     "streaks_rollback_event",
     "target_group_create",
+    "target_group_delete",
     "target_group_update",
 ]

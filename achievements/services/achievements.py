@@ -17,7 +17,7 @@ from achievements.selectors import (
     achievement_time_zone,
     achievements_counting,
 )
-from config.exceptions import ApplicationError, ConflictError
+from config.exceptions import ApplicationError, ConflictError, api_name
 from loyalty.models import Campaign, Customer
 from loyalty.services import classification_create
 
@@ -120,11 +120,12 @@ def achievement_update(*, achievement: Achievement, data: dict[str, Any]) -> Ach
             if achievement.campaign.state == Campaign.State.RUNNING
             else "customers have progress in it"
         )
+        names = [api_name(f) for f in locked]
         raise ApplicationError(
             f"Only title and description can change because {reason}; locked: "
-            + ", ".join(locked),
+            + ", ".join(names),
             field=locked[0],
-            extra={"lockedFields": locked},
+            extra={"lockedFields": names},
         )
     _ensure_unique(campaign=achievement.campaign, name=None, title=data.get("title"),
                    exclude_pk=achievement.pk)

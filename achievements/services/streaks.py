@@ -6,7 +6,6 @@ Every function that touches a customer's cycles runs with the customer's row loc
 """
 
 import itertools
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -29,10 +28,11 @@ from achievements.models import (
     TargetPeriod,
     TargetValue,
 )
+from achievements.selectors import cycle_ledger
 from achievements.services.achievements import EventFacts
-from config.exceptions import ApplicationError, ConflictError
-from loyalty.models import Customer, Program
-from loyalty.services import classification_create
+from config.exceptions import ApplicationError, ConflictError, api_name
+from loyalty.models import Classification, Customer, Program
+from loyalty.services import classification_create, customer_lock
 
 Tracking = TargetGroup.TrackingType
 Kpi = Target.Kpi
@@ -232,10 +232,11 @@ def target_group_update(*, group: TargetGroup, data: dict[str, Any]) -> TargetGr
     values. Anything structural is refused, naming the fields."""
     structural = [key for key in data if key not in (*GROUP_EDITABLE, "targets")]
     if structural:
+        names = sorted(api_name(key) for key in structural)
         raise ApplicationError(
             "After creation only the name, description, expression, filters and target values "
-            "change; structural fields are fixed: " + ", ".join(sorted(structural)),
-            field=structural[0], extra={"lockedFields": sorted(structural)},
+            "change; structural fields are fixed: " + ", ".join(names),
+            field=structural[0], extra={"lockedFields": names},
         )
     new_name = data.get("name")
     if new_name and TargetGroup.objects.filter(
@@ -257,7 +258,8 @@ def target_group_update(*, group: TargetGroup, data: dict[str, Any]) -> TargetGr
         locked = [key for key in row if key not in (*TARGET_EDITABLE, "id")]
         if locked:
             raise ApplicationError("Only a target's name, description, expression, filters and "
-                                   "values change: " + ", ".join(sorted(locked)),
+                                   "values change: "
+                                   + ", ".join(sorted(api_name(key) for key in locked)),
                                    field=f"targets.{i}.{locked[0]}")
         if "expression" in row:
             try:
@@ -288,10 +290,12 @@ def _cycle_start_at(group: TargetGroup, at: datetime) -> datetime:
     return period.start_date if period is not None else at
 
 
+@transaction.atomic
 def enrolment_enrol(*, group: TargetGroup, customer: Customer, now: datetime,
                     reset_streak_status: bool = False) -> Enrolment:
     """Enrol (explicitly) in every cycle from the current one. Re-enrolling with
     `reset_streak_status` clears the count and lets the levels be reached again."""
+    customer = customer_lock(customer_id=customer.pk)
     if not group.active:
         raise ApplicationError("This target group is not active.", field="target_group")
     enrolment = Enrolment.objects.filter(group=group, customer=customer).first()
@@ -309,11 +313,14 @@ def enrolment_enrol(*, group: TargetGroup, customer: Customer, now: datetime,
         enrolment.counting_from = now
         enrolment.current_count = 0
     enrolment.save()
+    streak_recompute(enrolment=enrolment, now=now)
     return enrolment
 
 
+@transaction.atomic
 def enrolment_unenrol(*, group: TargetGroup, customer: Customer, now: datetime) -> Enrolment:
     """Stop tracking from now on; levels reached and rewards paid stay."""
+    customer = customer_lock(customer_id=customer.pk)
     enrolment = Enrolment.objects.filter(group=group, customer=customer, active=True).first()
     if enrolment is None:
         raise ApplicationError("The customer is not enrolled in this target group.",
@@ -533,44 +540,6 @@ def streaks_rollback_event(*, customer: Customer, customer_event_id: int,
     return outcome
 
 
-@dataclass(frozen=True)
-class CycleRow:
-    """One line of a customer's cycle ledger."""
-
-    period: TargetPeriod
-    value: Decimal
-    target: Decimal
-    state: str
-    cycle: CycleProgress | None
-    counted: bool  # inside the current enrolment epoch
-
-
-def cycle_ledger(*, enrolment: Enrolment, now: datetime,
-                 cycles: Iterable[CycleProgress] | None = None) -> list[CycleRow]:
-    """Every period of the group with the customer's value, target and state at `now`."""
-    group = enrolment.group
-    target = group.targets.filter(active=True).order_by("pk").first()
-    if target is None:
-        return []
-    values = dict(TargetValue.objects.filter(target=target).values_list("period_id", "value"))
-    if cycles is None:
-        cycles = CycleProgress.objects.filter(enrolment=enrolment, target=target)
-    by_period = {c.period_id: c for c in cycles if c.target_id == target.pk}
-    rows = []
-    for period in group.periods.order_by("position"):
-        cycle = by_period.get(period.pk)
-        value = cycle.value if cycle else Decimal(0)
-        target_value = values.get(period.pk, Decimal(0))
-        rows.append(CycleRow(
-            period=period, value=value, target=target_value, cycle=cycle,
-            state=streaks.cycle_state(value=value, target=target_value or Decimal(1),
-                                      start=period.start_date, end=period.end_date,
-                                      grace=group.grace_period, now=now),
-            counted=period.start_date >= enrolment.counting_from,
-        ))
-    return rows
-
-
 def streak_recompute(*, enrolment: Enrolment, now: datetime,
                      at: datetime | None = None) -> StreakOutcome:
     """Bring a customer's streak count and levels in line with the cycle ledger at `now`.
@@ -624,3 +593,17 @@ def streak_recompute(*, enrolment: Enrolment, now: datetime,
         outcome.effects.append({"effectType": "streakLevelAchieved", "targetGroupId": group.pk,
                                 "streakLevelName": levels[n].name, "currentCount": count.current})
     return outcome
+
+
+@transaction.atomic
+def target_group_delete(*, group: TargetGroup) -> None:
+    """Delete a group nobody is enrolled in; deactivate the others instead."""
+    if group.enrolments.exists():
+        raise ApplicationError("Customers are enrolled in this target group; set it inactive "
+                               "instead of deleting it.", field="id")
+    classification_ids = [
+        *group.targets.values_list("classification_id", flat=True),
+        *group.levels.values_list("classification_id", flat=True),
+    ]
+    group.delete()
+    Classification.objects.filter(pk__in=classification_ids, reward_offers__isnull=True).delete()
