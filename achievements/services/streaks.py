@@ -201,6 +201,7 @@ def target_group_create(*, program: Program, name: str, tracking_type: str,
         for i, row in enumerate(periods)
     ])
     for row in targets:
+        row = dict(row)
         values = row.pop("default_values")
         target = Target.objects.create(group=group, **row)
         target.classification = classification_create(

@@ -1,13 +1,15 @@
 """Demo data for `make run`: safe to run any number of times."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
 from achievements.models import Achievement
-from achievements.services import achievement_create
+from achievements.services import achievement_create, target_group_create
 from loyalty.models import ApiKey, Campaign, Customer, Program, RewardOffer
 from loyalty.services import (
     api_key_create,
@@ -89,6 +91,41 @@ REWARD_OFFERS = [
 ]
 
 
+STREAKS = [
+    {
+        "name": "Weekly coffee streak",
+        "description": "Spend 20 or more every week; 2, 4 and 8 weeks in a row earn stars.",
+        "tracking_type": "STREAKS",
+        "frequency_type": "WEEKLY",
+        "recurring_cycles": 12,
+        "grace_period": timedelta(hours=6),
+        "reminder_window": timedelta(days=1),
+        "targets": [{"name": "Spend 20 a week", "target_entity": "TRANSACTION",
+                     "target_type": "SALES", "event_name": "PURCHASE",
+                     "default_values": [Decimal(20)] * 12}],
+        "streaks": [{"name": "Two weeks", "target_count_of_sequence": 2},
+                    {"name": "Four weeks", "target_count_of_sequence": 4},
+                    {"name": "Eight weeks", "target_count_of_sequence": 8}],
+        "offers": [10, 25, 60],
+    },
+    {
+        "name": "Daily exercise",
+        "description": "Log 30 minutes of exercise on any 5 and 20 days of the next 30.",
+        "tracking_type": "NON_CONTINUOUS_STREAKS",
+        "frequency_type": "DAILY",
+        "recurring_cycles": 30,
+        "targets": [{"name": "30 minutes a day", "target_entity": "EVENT",
+                     "target_type": "EVENT_ATTRIBUTE", "event_name": "CUSTOM",
+                     "attribute_name": "minutes",
+                     "expression": "has(currentEvent.attributes.minutes)",
+                     "default_values": [Decimal(30)] * 30}],
+        "streaks": [{"name": "Five active days", "target_count_of_sequence": 5},
+                    {"name": "Twenty active days", "target_count_of_sequence": 20}],
+        "offers": [15, 50],
+    },
+]
+
+
 class Command(BaseCommand):
     help = "Load Laurel's demo program (idempotent) and print fresh demo API keys."
 
@@ -123,6 +160,7 @@ class Command(BaseCommand):
                 number_of_awards=number, award_period=period,
                 state=RewardOffer.State.EFFECTIVE,
             )
+        self._streaks(program)
         Customer.objects.bulk_create(
             [Customer(program=program, integration_id=f"demo-customer-{i:03d}",
                       name=f"Demo customer {i}") for i in range(1, customers + 1)],
@@ -132,6 +170,7 @@ class Command(BaseCommand):
             f"Demo program '{program.name}' (id {program.pk}): "
             f"{campaign.achievements.count()} achievements, "
             f"{program.reward_offers.count()} reward offers, "
+            f"{program.target_groups.count()} streak target groups, "
             f"{program.customers.count()} customers, "
             f"currencies {', '.join(program.currencies.values_list('code', flat=True))}."
         )
@@ -145,3 +184,28 @@ class Command(BaseCommand):
             self.stdout.write(f"{name} ({scope}, program {program.pk}): {raw_key}")
 
 
+
+    def _streaks(self, program: Program) -> None:
+        """Streaks start on the Monday of the week the demo is first loaded (local time)."""
+        tz = ZoneInfo(program.time_zone)
+        today = timezone.now().astimezone(tz).date()
+        monday = today - timedelta(days=today.weekday())
+        stars = program.currencies.get(code="STARS")
+        for spec in STREAKS:
+            if program.target_groups.filter(name=spec["name"]).exists():
+                continue
+            spec = dict(spec)
+            offers = spec.pop("offers")
+            start = monday if spec["frequency_type"] == "WEEKLY" else today
+            group = target_group_create(
+                program=program, frequency=1,
+                start_date=datetime(start.year, start.month, start.day, tzinfo=tz), **spec,
+            )
+            for level, value in zip(group.levels.order_by("target_count_of_sequence"), offers,
+                                    strict=True):
+                reward_offer_create(
+                    program=program, code=f"STREAK_{group.pk}_{level.target_count_of_sequence}",
+                    name=f"{group.name}: {level.name}", classifications=[level.classification],
+                    award_type="FIXED", award_value=value, currency=stars,
+                    number_of_awards="MULTIPLE", state=RewardOffer.State.EFFECTIVE,
+                )
