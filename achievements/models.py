@@ -106,6 +106,10 @@ class Achievement(TimeStampedModel):
         default=rules.DEFAULT_INCREMENT,
         help_text="CEL expression giving the amount added, e.g. 1 or event.amount",
     )
+    schedule_started_at = models.DateTimeField(
+        null=True, blank=True, editable=False,
+        help_text="When the scheduled-start job saw the fixed start pass.",
+    )
     classification = models.OneToOneField(
         Classification,
         on_delete=models.PROTECT,
@@ -277,6 +281,11 @@ class AchievementProgress(models.Model):
             models.Index(
                 fields=["achievement", "status"], name="achievement_progress_by_status"
             ),
+            # The expiry job reads only due rows, through this partial index.
+            models.Index(
+                fields=["end_date"], name="achievement_progress_open_end",
+                condition=Q(status="inprogress"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -394,6 +403,11 @@ class TargetPeriod(models.Model):
     end_date = models.DateTimeField()
     description = models.CharField(max_length=255, blank=True)
     active = models.BooleanField(default=True)
+    # Watermarks of the scheduled jobs (see achievements.services.jobs).
+    opened_at = models.DateTimeField(null=True, blank=True, editable=False)
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False,
+                                     help_text="Every enrolled customer's cycle is final.")
+    closed_through_enrolment = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["group_id", "position"]
@@ -405,7 +419,12 @@ class TargetPeriod(models.Model):
             models.CheckConstraint(condition=Q(end_date__gt=models.F("start_date")),
                                    name="target_period_end_after_start"),
         ]
-        indexes = [models.Index(fields=["end_date"], name="target_period_by_end")]
+        indexes = [
+            models.Index(fields=["end_date"], name="target_period_to_close",
+                         condition=Q(closed_at__isnull=True)),
+            models.Index(fields=["start_date"], name="target_period_to_open",
+                         condition=Q(opened_at__isnull=True)),
+        ]
 
     def __str__(self) -> str:
         return self.ref_code

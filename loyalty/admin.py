@@ -26,6 +26,8 @@ from loyalty.models import (
     Classification,
     Currency,
     Customer,
+    JobRun,
+    Notification,
     Program,
     RewardOffer,
     WalletBalance,
@@ -96,10 +98,14 @@ class ProgramAdmin(ServiceErrorsAsFormErrors, admin.ModelAdmin):
     list_display = ("name", "time_zone", "currency_code", "campaign_count", "created_at")
     search_fields = ("name",)
     ordering = ("name",)
-    readonly_fields = ("created_at", "updated_at")
+    readonly_fields = ("webhook_secret", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("name",)}),
         ("Calendar and points", {"fields": ("time_zone", "currency_code")}),
+        ("Webhook", {"fields": ("webhook_url", "webhook_secret"),
+                     "description": "Notifications (expired iterations, broken or at-risk "
+                     "streaks, started periods) are POSTed here as JSON signed with the "
+                     "secret: X-Laurel-Signature: sha256=HMAC-SHA256(secret, body)."}),
         ("History", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
     inlines = (CurrencyInline,)
@@ -706,3 +712,40 @@ class WalletBalanceAdmin(ProgramColumnWhenSeveral, CorrectionLinkMixin, ReadOnly
     @admin.display(description="Balance", ordering="balance")
     def balance_display(self, obj: WalletBalance) -> str:
         return plain_amount(obj.balance)
+
+
+@admin.register(Notification)
+class NotificationAdmin(ProgramColumnWhenSeveral, ReadOnlyAdmin):
+    list_display = ("occurred_at", "kind", "program", "customer", "delivery", "attempts",
+                    "delivered_at")
+    list_filter = ("kind", "delivery", "program")
+    search_fields = ("=customer__integration_id", "key")
+    list_select_related = ("program", "customer")
+    date_hierarchy = "occurred_at"
+    show_full_result_count = False
+    readonly_fields = ("program", "kind", "customer", "key", "payload", "occurred_at",
+                       "created_at", "delivery", "attempts", "next_attempt_at", "delivered_at",
+                       "last_error")
+    actions = ("deliver_again",)
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super(ReadOnlyAdmin, self).has_change_permission(request)
+
+    @admin.action(description="Deliver the selected notifications again", permissions=["change"])
+    def deliver_again(self, request, queryset):
+        count = services.notifications_retry(notification_ids=queryset.values_list("pk",
+                                                                                 flat=True),
+                                             now=timezone.now())
+        self.message_user(request, ngettext(
+            "%d notification will be delivered at the next run.",
+            "%d notifications will be delivered at the next run.", count) % count,
+            messages.SUCCESS)
+
+
+@admin.register(JobRun)
+class JobRunAdmin(ReadOnlyAdmin):
+    list_display = ("job", "now", "started_at", "duration_ms", "rows", "batches", "outcome")
+    list_filter = ("job", "outcome")
+    date_hierarchy = "started_at"
+    readonly_fields = ("job", "now", "started_at", "finished_at", "duration_ms", "rows",
+                       "batches", "outcome", "error")

@@ -29,6 +29,13 @@ class Program(TimeStampedModel):
     last_event_number = models.BigIntegerField(
         default=0, editable=False, help_text="Numbers customer events sequentially."
     )
+    webhook_url = models.URLField(
+        blank=True, help_text="Notifications are POSTed here as signed JSON (optional)."
+    )
+    webhook_secret = models.CharField(
+        max_length=64, blank=True,
+        help_text="Signs webhook bodies: X-Laurel-Signature: sha256=HMAC(secret, body).",
+    )
     currency_code = models.CharField(
         "points currency code",
         max_length=20,
@@ -377,3 +384,78 @@ class WalletBalance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id}: {self.balance} {self.currency_id}"
+
+
+class Notification(models.Model):
+    """Something time did to a customer or a program (an iteration expired, a streak broke or
+    is at risk, a period started). Kept for the API and the admin, and delivered to the
+    program's webhook when it has one."""
+
+    class Kind(models.TextChoices):
+        ACHIEVEMENT_EXPIRED = "achievementExpired", "Achievement expired"
+        ACHIEVEMENT_STARTED = "achievementStarted", "Scheduled achievement started"
+        STREAK_BROKEN = "streakBroken", "Streak broken"
+        STREAK_AT_RISK = "streakAtRisk", "Streak at risk"
+        PERIOD_STARTED = "periodStarted", "Target period started"
+
+    class Delivery(models.TextChoices):
+        PENDING = "pending", "Waiting to be delivered"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Gave up after retries"
+        NO_WEBHOOK = "no_webhook", "No webhook configured"
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, null=True, blank=True,
+                                 related_name="notifications")
+    key = models.CharField(max_length=200, help_text="Makes a notification unique: a job "
+                           "that runs twice records it once.")
+    payload = models.JSONField(default=dict)
+    occurred_at = models.DateTimeField(help_text="The moment (the job's `now`) it happened.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivery = models.CharField(max_length=16, choices=Delivery.choices,
+                                default=Delivery.NO_WEBHOOK)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "key"], name="notification_once_per_key"),
+        ]
+        indexes = [
+            models.Index(fields=["next_attempt_at"], name="notification_due_delivery",
+                         condition=Q(delivery="pending")),
+            models.Index(fields=["program", "kind", "-occurred_at"], name="notification_by_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.key})"
+
+
+class JobRun(models.Model):
+    """One run of a scheduled job: what it was asked to do and what it did."""
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    job = models.CharField(max_length=100)
+    now = models.DateTimeField(help_text="The instant the job ran as of.")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    rows = models.PositiveIntegerField(default=0, help_text="Rows the job changed.")
+    batches = models.PositiveIntegerField(default=0)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.RUNNING)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["job", "-started_at"], name="job_run_by_job")]
+
+    def __str__(self) -> str:
+        return f"{self.job} @ {self.now:%Y-%m-%d %H:%M:%S}: {self.outcome}"

@@ -11,6 +11,7 @@ from loyalty.models import (
     Classification,
     Currency,
     Customer,
+    Notification,
     Program,
     RewardOffer,
     WalletBalance,
@@ -80,3 +81,7 @@ def wallet_get(*, customer: Customer, limit: int = 100) -> Wallet:
     )
     return Wallet(integration_id=customer.integration_id, balances=balances,
                   transactions=transactions)
+
+
+def notification_list(*, program: Program) -> QuerySet[Notification]:
+    return Notification.objects.filter(program=program).select_related("customer")

@@ -1,8 +1,15 @@
 """Writes for programs, campaigns, customers, currencies and API keys."""
 
 import hashlib
+import hmac
+import json
 import secrets
-from collections.abc import Callable, Iterable
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -12,6 +19,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Now
+from django.utils import timezone
 
 from config.exceptions import ApplicationError, ConflictError
 from config.services import model_update
@@ -22,6 +30,8 @@ from loyalty.models import (
     Classification,
     Currency,
     Customer,
+    JobRun,
+    Notification,
     Program,
     RewardOffer,
     WalletBalance,
@@ -34,11 +44,13 @@ API_KEY_PREFIX = "laurel_"
 # ------------------------------------------------------------------------------
 @transaction.atomic
 def program_create(*, name: str, time_zone: str = "UTC", currency_code: str = "PTS",
-                   currency_name: str = "Points") -> Program:
-    """Create a program and its points currency."""
+                   currency_name: str = "Points", webhook_url: str = "") -> Program:
+    """Create a program and its points currency (and a webhook secret with a webhook)."""
     if Program.objects.filter(name=name).exists():
         raise ConflictError(f"A program named '{name}' already exists.", field="name")
-    program = Program(name=name, time_zone=time_zone, currency_code=currency_code)
+    program = Program(name=name, time_zone=time_zone, currency_code=currency_code,
+                      webhook_url=webhook_url,
+                      webhook_secret=secrets.token_hex(32) if webhook_url else "")
     program.full_clean()
     program.save()
     Currency.objects.create(
@@ -60,8 +72,11 @@ def program_update(*, program: Program, data: dict[str, Any]) -> Program:
                 f"The program already has an alternative currency '{code}'.", field="currency_code"
             )
     program, changed = model_update(
-        instance=program, data=data, fields=["name", "time_zone", "currency_code"]
+        instance=program, data=data, fields=["name", "time_zone", "currency_code", "webhook_url"]
     )
+    if program.webhook_url and not program.webhook_secret:
+        program.webhook_secret = secrets.token_hex(32)
+        program.save(update_fields=["webhook_secret"])
     if "currency_code" in changed:
         program.currencies.filter(kind=Currency.Kind.POINTS).update(code=program.currency_code)
     return program
@@ -484,3 +499,131 @@ def wallet_adjust(*, customer: Customer, currency: Currency, amount: Decimal, re
     )
     _wallet_credit(customer=customer, currency_id=currency.pk, amount=amount)
     return row
+
+
+# Notifications and job runs
+# ------------------------------------------------------------------------------
+@dataclass
+class JobStats:
+    rows: int = 0
+    batches: int = 0
+
+
+@contextmanager
+def job_run_record(*, job: str, now: datetime) -> Iterator[JobStats]:
+    """Record a run of a scheduled job (job, now, rows, batches, duration, outcome).
+
+    The record is written before the work starts and finished after it, each in its own
+    transaction, so a crashed run stays visible as `running` with what it had done.
+    """
+    started = time.monotonic()
+    run = JobRun.objects.create(job=job, now=now, started_at=timezone.now())
+    stats = JobStats()
+    try:
+        yield stats
+    except Exception as exc:
+        run.outcome, run.error = JobRun.Outcome.FAILED, f"{type(exc).__name__}: {exc}"
+        raise
+    else:
+        run.outcome = JobRun.Outcome.SUCCEEDED
+    finally:
+        run.rows, run.batches = stats.rows, stats.batches
+        run.finished_at = timezone.now()
+        run.duration_ms = int((time.monotonic() - started) * 1000)
+        run.save(update_fields=["rows", "batches", "finished_at", "duration_ms", "outcome",
+                                "error"])
+
+
+def notifications_record(*, notifications: list[Notification]) -> None:
+    """Store notifications once each (unique by program and key, so a job that runs twice
+    records them once); those of programs with a webhook wait for delivery."""
+    if not notifications:
+        return
+    hooked = set(
+        Program.objects.filter(pk__in={n.program_id for n in notifications})
+        .exclude(webhook_url="").values_list("pk", flat=True)
+    )
+    for notification in notifications:
+        if notification.program_id in hooked:
+            notification.delivery = Notification.Delivery.PENDING
+            notification.next_attempt_at = notification.occurred_at
+    Notification.objects.bulk_create(notifications, ignore_conflicts=True, batch_size=1000)
+
+
+WEBHOOK_MAX_ATTEMPTS = 8
+WEBHOOK_TIMEOUT_SECONDS = 5
+
+
+def webhook_signature(*, secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def notification_body(notification: Notification) -> bytes:
+    return json.dumps({
+        "id": notification.pk, "type": notification.kind, "programId": notification.program_id,
+        "customer": notification.customer.integration_id if notification.customer else None,
+        "occurredAt": notification.occurred_at.isoformat(), "data": notification.payload,
+    }, separators=(",", ":"), default=str).encode()
+
+
+def _webhook_post(*, url: str, body: bytes, signature: str) -> None:
+    request = urllib.request.Request(url, data=body, method="POST", headers={
+        "Content-Type": "application/json", "User-Agent": "Laurel-Webhook/1",
+        "X-Laurel-Signature": signature,
+    })
+    with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
+        if not 200 <= response.status < 300:
+            raise urllib.error.HTTPError(url, response.status, "not 2xx", response.headers, None)
+
+
+@transaction.atomic
+def notifications_retry(*, notification_ids: Iterable[int], now: datetime) -> int:
+    """Send failed (or waiting) notifications again at the next delivery run."""
+    return Notification.objects.filter(pk__in=list(notification_ids)).exclude(
+        delivery=Notification.Delivery.DELIVERED
+    ).exclude(program__webhook_url="").update(
+        delivery=Notification.Delivery.PENDING, next_attempt_at=now, attempts=0
+    )
+
+
+def notifications_deliver_due(*, now: datetime, batch_size: int = 100) -> JobStats:
+    """POST due notifications to their program's webhook, signed; retry failures with
+    exponential backoff (1, 2, 4, ... minutes) and give up after WEBHOOK_MAX_ATTEMPTS.
+
+    Rows are claimed with SKIP LOCKED, so workers share the work; a failed delivery only
+    reschedules its own row.
+    """
+    stats = JobStats()
+    while True:
+        with transaction.atomic():
+            batch = list(
+                Notification.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("program", "customer")
+                .filter(delivery=Notification.Delivery.PENDING, next_attempt_at__lte=now)
+                .order_by("next_attempt_at", "pk")[:batch_size]
+            )
+            for notification in batch:
+                program = notification.program
+                body = notification_body(notification)
+                notification.attempts += 1
+                try:
+                    _webhook_post(url=program.webhook_url, body=body,
+                                  signature=webhook_signature(secret=program.webhook_secret,
+                                                              body=body))
+                except (OSError, ValueError, urllib.error.URLError) as exc:
+                    notification.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+                    if notification.attempts >= WEBHOOK_MAX_ATTEMPTS:
+                        notification.delivery = Notification.Delivery.FAILED
+                    else:
+                        backoff = timedelta(minutes=2 ** (notification.attempts - 1))
+                        notification.next_attempt_at = now + backoff
+                else:
+                    notification.delivery = Notification.Delivery.DELIVERED
+                    notification.delivered_at = now
+                    notification.last_error = ""
+                notification.save(update_fields=["attempts", "delivery", "next_attempt_at",
+                                                 "delivered_at", "last_error"])
+            stats.rows += len(batch)
+            stats.batches += 1
+        if len(batch) < batch_size:
+            return stats

@@ -228,13 +228,16 @@ def _iteration_for(*, achievement: Achievement, customer: Customer, at: datetime
     """The iteration an event at `at` counts in: the one whose window holds `at`, or a new one
     where the recurrence policy allows, or None when the event counts for nothing."""
     iterations = AchievementProgress.objects.filter(achievement=achievement, customer=customer)
+    # Lock the iteration we count in: the expiry job claims rows with SKIP LOCKED, so an
+    # event and the job never write the same iteration at once (no lost update).
+    locked = iterations.select_for_update()
     policy = achievement.recurrence_policy
     fixed = achievement.activation_policy == Achievement.ActivationPolicy.FIXED_SCHEDULE
     if fixed:
-        current = iterations.filter(window_index=window.index).order_by("-sequence").first()
+        current = locked.filter(window_index=window.index).order_by("-sequence").first()
     else:
         current = (
-            iterations.filter(window_start__lte=at).order_by("-window_start", "-sequence").first()
+            locked.filter(window_start__lte=at).order_by("-window_start", "-sequence").first()
         )
         if current is not None and current.end_date is not None and at >= current.end_date:
             current = None

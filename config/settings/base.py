@@ -1,5 +1,7 @@
 """Laurel settings shared by every environment; the other modules only override."""
 
+from celery.schedules import crontab
+
 from config.env import BASE_DIR, env
 
 # GENERAL
@@ -186,6 +188,30 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ACKS_LATE = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# The schedule lives here, in code; django-celery-beat's DatabaseScheduler loads it into the
+# database on start, so the admin shows every job with its last run. Each job is idempotent
+# for a given `now`, so running more often than needed is harmless.
+CELERY_BEAT_SCHEDULE = {
+    "open-due-periods": {  # https://crontab.guru/#*_*_*_*_*
+        "task": "laurel.run_periodic_job", "schedule": crontab(), "args": ["open-due-periods"],
+    },
+    "close-due-achievement-iterations": {  # https://crontab.guru/#*/5_*_*_*_*
+        "task": "laurel.run_periodic_job", "schedule": crontab(minute="*/5"),
+        "args": ["close-due-achievement-iterations"],
+    },
+    "close-due-streak-cycles": {  # https://crontab.guru/#*/5_*_*_*_*
+        "task": "laurel.run_periodic_job", "schedule": crontab(minute="*/5"),
+        "args": ["close-due-streak-cycles"],
+    },
+    "notify-streaks-at-risk": {  # https://crontab.guru/#*/15_*_*_*_*
+        "task": "laurel.run_periodic_job", "schedule": crontab(minute="*/15"),
+        "args": ["notify-streaks-at-risk"],
+    },
+    "deliver-notifications": {  # https://crontab.guru/#*_*_*_*_*
+        "task": "laurel.run_periodic_job", "schedule": crontab(),
+        "args": ["deliver-notifications"],
+    },
+}
 
 # LAUREL
 # ------------------------------------------------------------------------------

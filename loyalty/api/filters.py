@@ -1,6 +1,6 @@
 import django_filters
 
-from loyalty.models import Campaign, Customer
+from loyalty.models import Campaign, Customer, Notification
 
 
 class CampaignFilter(django_filters.FilterSet):
@@ -20,3 +20,15 @@ class CustomerFilter(django_filters.FilterSet):
     class Meta:
         model = Customer
         fields = ["integration_id", "name"]
+
+
+class NotificationFilter(django_filters.FilterSet):
+    type = django_filters.ChoiceFilter(field_name="kind", choices=Notification.Kind.choices)
+    customer = django_filters.CharFilter(field_name="customer__integration_id")
+    delivery = django_filters.ChoiceFilter(choices=Notification.Delivery.choices)
+    occurred_from = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_to = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+
+    class Meta:
+        model = Notification
+        fields = ["type", "customer", "delivery", "occurred_from", "occurred_to"]

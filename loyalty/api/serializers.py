@@ -9,6 +9,7 @@ from loyalty.models import (
     Classification,
     Currency,
     Customer,
+    Notification,
     Program,
     RewardOffer,
 )
@@ -17,8 +18,9 @@ from loyalty.models import (
 class ProgramSerializer(serializers.ModelSerializer):
     class Meta:
         model = Program
-        fields = ["id", "name", "time_zone", "currency_code", "created_at", "updated_at"]
-        read_only_fields = ["id", "created_at", "updated_at"]
+        fields = ["id", "name", "time_zone", "currency_code", "webhook_url", "webhook_secret",
+                  "created_at", "updated_at"]
+        read_only_fields = ["id", "webhook_secret", "created_at", "updated_at"]
         extra_kwargs = {"name": {"validators": []}}  # duplicates are a 409 from the service
 
 
@@ -115,3 +117,14 @@ class WalletSerializer(serializers.Serializer):
     integration_id = serializers.CharField()
     balances = WalletBalanceSerializer(many=True)
     transactions = LedgerEntrySerializer(many=True)
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    type = serializers.CharField(source="kind")
+    customer = serializers.CharField(source="customer.integration_id", default=None)
+
+    class Meta:
+        model = Notification
+        fields = ["id", "type", "customer", "occurred_at", "payload", "delivery", "attempts",
+                  "delivered_at", "last_error"]
+        read_only_fields = fields

@@ -13,6 +13,7 @@ program_router.register("currencies", views.CurrencyViewSet, basename="currency"
 program_router.register("classifications", views.ClassificationViewSet,
                         basename="classification")
 program_router.register("reward-offers", views.RewardOfferViewSet, basename="reward-offer")
+program_router.register("notifications", views.NotificationViewSet, basename="notification")
 
 urlpatterns = router.urls
 program_urlpatterns = [

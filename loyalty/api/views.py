@@ -6,7 +6,7 @@ from rest_framework import generics, mixins, viewsets
 from rest_framework.response import Response
 
 from loyalty import selectors, services
-from loyalty.api.filters import CampaignFilter, CustomerFilter
+from loyalty.api.filters import CampaignFilter, CustomerFilter, NotificationFilter
 from loyalty.api.mixins import ProgramScopedMixin, request_api_key
 from loyalty.api.permissions import (
     ACCOUNT_ONLY,
@@ -20,11 +20,19 @@ from loyalty.api.serializers import (
     CurrencySerializer,
     CustomerSerializer,
     CustomerUpdateSerializer,
+    NotificationSerializer,
     ProgramSerializer,
     RewardOfferSerializer,
     WalletSerializer,
 )
-from loyalty.models import Campaign, Classification, Currency, Customer, RewardOffer
+from loyalty.models import (
+    Campaign,
+    Classification,
+    Currency,
+    Customer,
+    Notification,
+    RewardOffer,
+)
 
 
 class CrudViewSet(
@@ -205,3 +213,15 @@ class CustomerWalletApi(ProgramScopedMixin, generics.GenericAPIView):
             limit = 100
         wallet = selectors.wallet_get(customer=customer, limit=limit)
         return Response(WalletSerializer(wallet).data)
+
+
+@extend_schema_view(list=extend_schema(
+    summary="What time did: expired iterations, broken or at-risk streaks, started periods"))
+class NotificationViewSet(ProgramScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                          viewsets.GenericViewSet):
+    serializer_class = NotificationSerializer
+    filterset_class = NotificationFilter
+    queryset = Notification.objects.none()
+
+    def get_queryset(self):
+        return selectors.notification_list(program=self.program)

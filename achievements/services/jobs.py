@@ -1,0 +1,255 @@
+"""What time does when no event arrives: the scheduled jobs' services.
+
+Each takes `now` (the instant to run as of), touches only due rows through a partial index,
+works in batches that each commit, claims rows with SKIP LOCKED (so two workers share the
+work instead of doubling it) and records what it did as notifications that are unique by key.
+Running a job twice for the same `now` changes nothing the second time; a run killed between
+batches leaves committed batches done and the next run finishes the rest.
+
+Reads never wait for these jobs: they compute statuses for "now" themselves. The jobs bring
+the stored state in line and emit what must happen at that moment.
+"""
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+
+from achievements.models import (
+    Achievement,
+    AchievementProgress,
+    CycleProgress,
+    Enrolment,
+    TargetGroup,
+    TargetPeriod,
+    TargetValue,
+)
+from loyalty.models import Notification
+from loyalty.services import JobStats, notifications_record
+
+BATCH_SIZE = 5000
+
+
+def achievement_iterations_close_due(*, now: datetime,
+                                     batch_size: int = BATCH_SIZE) -> JobStats:
+    """Every `inprogress` iteration whose end has passed becomes `expired`, with an
+    `achievementExpired` notification each. Recurring achievements then start afresh on the
+    customer's next event (reads already say `not_started`)."""
+    stats = JobStats()
+    while True:
+        with transaction.atomic():
+            ids = list(
+                AchievementProgress.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(status=AchievementProgress.Status.INPROGRESS, end_date__lte=now)
+                .order_by("end_date")
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if ids:
+                AchievementProgress.objects.filter(pk__in=ids).update(
+                    status=AchievementProgress.Status.EXPIRED, updated_at=now
+                )
+                rows = AchievementProgress.objects.filter(pk__in=ids).values(
+                    "pk", "customer_id", "achievement_id", "achievement__name",
+                    "achievement__campaign__program_id", "progress", "achievement__target",
+                    "start_date", "end_date",
+                )
+                notifications_record(notifications=[
+                    Notification(
+                        program_id=row["achievement__campaign__program_id"],
+                        customer_id=row["customer_id"],
+                        kind=Notification.Kind.ACHIEVEMENT_EXPIRED,
+                        key=f"achievementExpired:{row['pk']}", occurred_at=now,
+                        payload={
+                            "achievementId": row["achievement_id"],
+                            "achievementName": row["achievement__name"],
+                            "progressTrackerId": row["pk"], "progress": str(row["progress"]),
+                            "target": str(row["achievement__target"]),
+                            "startDate": row["start_date"].isoformat(),
+                            "endDate": row["end_date"].isoformat(),
+                        },
+                    )
+                    for row in rows
+                ])
+                stats.rows += len(ids)
+                stats.batches += 1
+        if len(ids) < batch_size:
+            return stats
+
+
+def _met_cycles_after(period: TargetPeriod) -> Subquery:
+    """For an enrolment: how many of its cycles after `period` are met (a subquery)."""
+    met = CycleProgress.objects.filter(
+        enrolment=OuterRef("pk"), period__group_id=period.group_id,
+        period__position__gt=period.position,
+        value__gte=Subquery(TargetValue.objects.filter(
+            target=OuterRef("target"), period=OuterRef("period")).values("value")[:1]),
+    )
+    return Coalesce(
+        Subquery(met.order_by().values("enrolment").annotate(n=Count("pk")).values("n")[:1],
+                 output_field=IntegerField()),
+        0,
+    )
+
+
+def _close_period_batch(*, period: TargetPeriod, now: datetime, batch_size: int) -> int | None:
+    """Close one batch of a period's enrolments; returns how many, or None when another
+    worker holds the period."""
+    group = period.group
+    period = (
+        TargetPeriod.objects.select_for_update(skip_locked=True).filter(
+            pk=period.pk, closed_at__isnull=True).first()
+    )
+    if period is None:
+        return None
+    enrolments = list(
+        Enrolment.objects.filter(group=group, active=True,
+                                 pk__gt=period.closed_through_enrolment)
+        .order_by("pk").values_list("pk", "counting_from")[:batch_size]
+    )
+    ids = [pk for pk, _ in enrolments]
+    for target in group.targets.filter(active=True):
+        CycleProgress.objects.bulk_create(
+            [CycleProgress(enrolment_id=pk, target=target, period=period, final=True)
+             for pk in ids],
+            ignore_conflicts=True,
+        )
+    CycleProgress.objects.filter(period=period, enrolment_id__in=ids, final=False).update(
+        final=True
+    )
+    if group.tracking_type == TargetGroup.TrackingType.STREAKS and ids:
+        target = group.targets.filter(active=True).order_by("pk").first()
+        target_value = TargetValue.objects.filter(target=target, period=period).values_list(
+            "value", flat=True).first()
+        missed = (
+            CycleProgress.objects.filter(period=period, target=target, enrolment_id__in=ids,
+                                         value__lt=target_value,
+                                         enrolment__counting_from__lte=period.start_date)
+            .values_list("enrolment_id", flat=True)
+        )
+        broken = list(
+            Enrolment.objects.filter(pk__in=missed, current_count__gt=0)
+            .values_list("pk", "customer_id", "current_count")
+        )
+        if broken:
+            Enrolment.objects.filter(pk__in=[pk for pk, _, _ in broken]).update(
+                current_count=_met_cycles_after(period)
+            )
+            notifications_record(notifications=[
+                Notification(
+                    program_id=group.program_id, customer_id=customer_id,
+                    kind=Notification.Kind.STREAK_BROKEN,
+                    key=f"streakBroken:{pk}:{period.pk}", occurred_at=now,
+                    payload={"targetGroupId": group.pk, "targetGroupName": group.name,
+                             "periodRefCode": period.ref_code, "previousCount": count},
+                )
+                for pk, customer_id, count in broken
+            ])
+    if ids:
+        period.closed_through_enrolment = ids[-1]
+    if len(ids) < batch_size:
+        period.closed_at = now
+    period.save(update_fields=["closed_through_enrolment", "closed_at"])
+    return len(ids)
+
+
+def streak_cycles_close_due(*, now: datetime, batch_size: int = BATCH_SIZE) -> JobStats:
+    """Once a cycle's end plus the group's grace period has passed, every enrolled customer's
+    cycle becomes final (met or missed); a miss resets a continuous streak, with a
+    `streakBroken` notification where a count went to 0."""
+    stats = JobStats()
+    due = [
+        period for period in
+        TargetPeriod.objects.select_related("group").filter(
+            closed_at__isnull=True, end_date__lte=now).order_by("end_date", "pk")
+        if period.end_date + period.group.grace_period <= now
+    ]
+    for period in due:
+        while True:
+            with transaction.atomic():
+                closed = _close_period_batch(period=period, now=now, batch_size=batch_size)
+            if closed is None:
+                break  # another worker has it
+            stats.rows += closed
+            stats.batches += 1
+            if closed < batch_size:
+                break
+    return stats
+
+
+def periods_open_due(*, now: datetime) -> JobStats:
+    """Target periods and fixed-schedule achievements whose start has come: record it once
+    (`periodStarted`, `achievementStarted`)."""
+    stats = JobStats()
+    with transaction.atomic():
+        periods = list(
+            TargetPeriod.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("group").filter(opened_at__isnull=True, start_date__lte=now)
+        )
+        TargetPeriod.objects.filter(pk__in=[p.pk for p in periods]).update(opened_at=now)
+        achievements = list(
+            Achievement.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("campaign").filter(schedule_started_at__isnull=True,
+                                               fixed_start_date__lte=now)
+        )
+        Achievement.objects.filter(pk__in=[a.pk for a in achievements]).update(
+            schedule_started_at=now)
+        notifications_record(notifications=[
+            *(Notification(program_id=p.group.program_id, kind=Notification.Kind.PERIOD_STARTED,
+                           key=f"periodStarted:{p.pk}", occurred_at=now,
+                           payload={"targetGroupId": p.group_id, "targetGroupName": p.group.name,
+                                    "periodRefCode": p.ref_code,
+                                    "startDate": p.start_date.isoformat(),
+                                    "endDate": p.end_date.isoformat()})
+              for p in periods),
+            *(Notification(program_id=a.campaign.program_id,
+                           kind=Notification.Kind.ACHIEVEMENT_STARTED,
+                           key=f"achievementStarted:{a.pk}", occurred_at=now,
+                           payload={"achievementId": a.pk, "achievementName": a.name,
+                                    "fixedStartDate": a.fixed_start_date.isoformat()})
+              for a in achievements),
+        ])
+        stats.rows = len(periods) + len(achievements)
+        stats.batches = 1
+    return stats
+
+
+def streaks_at_risk_notify(*, now: datetime, batch_size: int = BATCH_SIZE) -> JobStats:
+    """For running cycles ending within the group's reminder window and not yet met, one
+    `streakAtRisk` per customer and cycle."""
+    stats = JobStats()
+    running = TargetPeriod.objects.select_related("group").filter(
+        start_date__lte=now, end_date__gt=now, group__active=True,
+        group__reminder_window__gt=timedelta(0),
+    )
+    for period in running:
+        group = period.group
+        if period.end_date - group.reminder_window > now:
+            continue
+        target = group.targets.filter(active=True).order_by("pk").first()
+        if target is None:
+            continue
+        target_value = TargetValue.objects.filter(target=target, period=period).values("value")
+        met = CycleProgress.objects.filter(enrolment=OuterRef("pk"), period=period,
+                                           target=target, value__gte=Subquery(target_value))
+        last = 0
+        while True:
+            batch = list(
+                Enrolment.objects.filter(group=group, active=True, pk__gt=last)
+                .exclude(Exists(met)).order_by("pk").values_list("pk", "customer_id")[:batch_size]
+            )
+            notifications_record(notifications=[
+                Notification(program_id=group.program_id, customer_id=customer_id,
+                             kind=Notification.Kind.STREAK_AT_RISK,
+                             key=f"streakAtRisk:{pk}:{period.pk}", occurred_at=now,
+                             payload={"targetGroupId": group.pk, "targetGroupName": group.name,
+                                      "periodRefCode": period.ref_code,
+                                      "endDate": period.end_date.isoformat()})
+                for pk, customer_id in batch
+            ])
+            stats.rows += len(batch)
+            stats.batches += 1
+            if len(batch) < batch_size:
+                break
+            last = batch[-1][0]
+    return stats

@@ -1,0 +1,34 @@
+"""The scheduled jobs, by name, in the order `run_periodic_jobs` runs them.
+
+Each is a service that takes `now`; `job_run` records every run (job, now, rows, batches,
+duration, outcome) for the admin.
+"""
+
+from collections.abc import Callable
+from datetime import datetime
+
+from achievements.services.jobs import (
+    achievement_iterations_close_due,
+    periods_open_due,
+    streak_cycles_close_due,
+    streaks_at_risk_notify,
+)
+from loyalty.models import JobRun
+from loyalty.services import JobStats, job_run_record, notifications_deliver_due
+
+JOBS: dict[str, Callable[..., JobStats]] = {
+    "open-due-periods": periods_open_due,
+    "close-due-achievement-iterations": achievement_iterations_close_due,
+    "close-due-streak-cycles": streak_cycles_close_due,
+    "notify-streaks-at-risk": streaks_at_risk_notify,
+    "deliver-notifications": notifications_deliver_due,
+}
+
+
+def job_run(*, job: str, now: datetime) -> JobRun:
+    """Run one job as of `now` and return its record."""
+    work = JOBS[job]
+    with job_run_record(job=job, now=now) as stats:
+        done = work(now=now)
+        stats.rows, stats.batches = done.rows, done.batches
+    return JobRun.objects.filter(job=job).order_by("-pk").first()
