@@ -93,21 +93,70 @@ def achievement_window_preview(*, achievement: Achievement, at: datetime) -> per
     )
 
 
-def achievements_counting(*, program_id: int, event_type: str, at: datetime) -> list[Achievement]:
+@dataclass(frozen=True)
+class ProgramDefinitions:
+    """A program's live definitions, as the hot path needs them: achievements of running
+    campaigns, and active target groups with their targets (and values), periods and levels
+    prefetched. Read-only: shared between requests of one process."""
+
+    achievements: list[Achievement]
+    groups: list[TargetGroup]
+
+
+_definitions_cache: dict[int, tuple[tuple, ProgramDefinitions]] = {}
+
+
+def program_definitions(*, program: Program) -> ProgramDefinitions:
+    """The program's definitions from a per-process cache, keyed by the program's
+    `definitions_version` (bumped whenever an achievement, campaign or target group of the
+    program changes; see achievements.apps). The version comes with the program row the
+    caller already has, so a warm cache costs no query, and an event's cost does not grow
+    with the number of definitions."""
+    key = (program.definitions_version, program.time_zone)
+    cached = _definitions_cache.get(program.pk)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    achievements = list(
+        Achievement.objects.filter(campaign__program_id=program.pk,
+                                   campaign__state=Campaign.State.RUNNING)
+        .select_related("campaign__program", "classification")
+        .order_by("pk")
+    )
+    groups = list(
+        TargetGroup.objects.filter(program_id=program.pk, active=True)
+        .select_related("program")
+        .prefetch_related(
+            Prefetch("targets", queryset=Target.objects.filter(active=True)
+                     .select_related("classification").prefetch_related("values")
+                     .order_by("pk")),
+            Prefetch("periods", queryset=TargetPeriod.objects.order_by("position")),
+            Prefetch("levels", queryset=StreakLevel.objects.select_related("classification")
+                     .order_by("target_count_of_sequence")),
+        )
+        .order_by("pk")
+    )
+    definitions = ProgramDefinitions(achievements=achievements, groups=groups)
+    _definitions_cache[program.pk] = (key, definitions)
+    return definitions
+
+
+def definitions_changed(*, program_id: int) -> None:
+    """Make every process reload the program's definitions (see program_definitions)."""
+    Program.objects.filter(pk=program_id).update(
+        definitions_version=F("definitions_version") + 1
+    )
+
+
+def achievements_counting(*, program: Program, event_type: str,
+                          at: datetime) -> list[Achievement]:
     """Achievements an event of `event_type` performed at `at` may count for: campaign running
     and inside its dates, the type listed (or no types listed). ACHIEVEMENT events count only
     where an achievement lists ACHIEVEMENT explicitly."""
-    candidates = (
-        Achievement.objects.filter(campaign__program_id=program_id,
-                                   campaign__state=Campaign.State.RUNNING)
-        .filter(Q(campaign__start_time__isnull=True) | Q(campaign__start_time__lte=at))
-        .filter(Q(campaign__end_time__isnull=True) | Q(campaign__end_time__gt=at))
-        .select_related("campaign__program")
-        .order_by("pk")
-    )
     return [
-        a for a in candidates
-        if event_type in a.event_types or (not a.event_types and event_type != "ACHIEVEMENT")
+        a for a in program_definitions(program=program).achievements
+        if (a.campaign.start_time is None or a.campaign.start_time <= at)
+        and (a.campaign.end_time is None or at < a.campaign.end_time)
+        and (event_type in a.event_types or (not a.event_types and event_type != "ACHIEVEMENT"))
     ]
 
 

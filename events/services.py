@@ -34,7 +34,7 @@ from events.models import CustomerEvent
 from loyalty.models import AwardTransaction, Classification, Customer, Program
 from loyalty.services import (
     awards_cancel_for_event,
-    customer_get_or_create,
+    customer_get_or_create_locked,
     customer_lock,
     program_event_numbers_reserve,
     rewards_grant,
@@ -249,13 +249,14 @@ def _post_streak_events(*, customer: Customer, outcome: StreakOutcome,
     return effects, posted
 
 
-def _number_events(*, program_id: int, events: list[CustomerEvent]) -> None:
-    """Give events their sequential numbers: the transaction's last write (see
-    program_event_numbers_reserve)."""
+def _number_events(*, program_id: int, events: list[CustomerEvent],
+                   also: list[str] | None = None) -> None:
+    """Give events their sequential numbers: the transaction's last writes (see
+    program_event_numbers_reserve). `also` names other fields to write in the same UPDATE."""
     last = program_event_numbers_reserve(program_id=program_id, count=len(events))
     for offset, event in enumerate(events):
         event.number = last - len(events) + 1 + offset
-    CustomerEvent.objects.bulk_update(events, ["number"])
+    CustomerEvent.objects.bulk_update(events, ["number", *(also or [])])
 
 
 def _process(*, program: Program, customer: Customer, classification: Classification | None,
@@ -299,9 +300,8 @@ def _process(*, program: Program, customer: Customer, classification: Classifica
                                                         trigger=event, now=now)
     effects.extend(streak_effects)
     posted.extend(streak_events)
-    _number_events(program_id=program.pk, events=posted)
     event.effects = jsonable(effects)
-    event.save(update_fields=["effects"])
+    _number_events(program_id=program.pk, events=posted, also=["effects"])
     return IngestResult(event=event, effects=event.effects)
 
 
@@ -326,9 +326,8 @@ def event_ingest(*, program: Program, data: dict[str, Any], idempotency_key: str
         with transaction.atomic():
             # A refused event writes nothing, not even its new customer: the customer is
             # created inside this transaction (a concurrent first event waits on its key).
-            customer, _ = customer_get_or_create(program=program,
-                                                 integration_id=data["customer"])
-            customer = customer_lock(customer_id=customer.pk)
+            customer = customer_get_or_create_locked(program=program,
+                                                     integration_id=data["customer"])
             existing = _existing(program=program, data=data, idempotency_key=idempotency_key)
             if existing is not None:
                 return _replay(existing, fingerprint)

@@ -29,6 +29,10 @@ class Program(TimeStampedModel):
     last_event_number = models.BigIntegerField(
         default=0, editable=False, help_text="Numbers customer events sequentially."
     )
+    definitions_version = models.BigIntegerField(
+        default=0, editable=False,
+        help_text="Grows with every change to the program's goals; keys the definitions cache.",
+    )
     webhook_url = models.URLField(
         blank=True, help_text="Notifications are POSTed here as signed JSON (optional)."
     )

@@ -184,6 +184,17 @@ def customer_get_or_create(*, program: Program, integration_id: str) -> tuple[Cu
     return customer, True
 
 
+def customer_get_or_create_locked(*, program: Program, integration_id: str) -> Customer:
+    """The customer with this integration id, created on first sight and locked (see
+    customer_lock); one query when the customer exists. Call inside a transaction."""
+    locked = Customer.objects.select_for_update(no_key=True).select_related("program")
+    customer = locked.filter(program=program, integration_id=integration_id).first()
+    if customer is None:
+        customer, _ = customer_get_or_create(program=program, integration_id=integration_id)
+        customer = locked.get(pk=customer.pk)
+    return customer
+
+
 def customer_lock(*, customer_id: int) -> Customer:
     """Lock a customer's row for the rest of the transaction.
 

@@ -322,7 +322,7 @@ def achievement_progress_record_event(*, customer: Customer,
     event and iteration) so a cancellation can take exactly it back.
     """
     effects: list[ProgressEffect] = []
-    for achievement in achievements_counting(program_id=customer.program_id,
+    for achievement in achievements_counting(program=customer.program,
                                              event_type=event.type, at=event.performed_on):
         if not rules.condition_matches(source=achievement.progress_condition,
                                        activation=event.activation):

@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Prefetch
 
 from achievements import periods, rules, streaks
 from achievements.models import (
@@ -28,7 +27,7 @@ from achievements.models import (
     TargetPeriod,
     TargetValue,
 )
-from achievements.selectors import cycle_ledger
+from achievements.selectors import cycle_ledger, program_definitions
 from achievements.services.achievements import EventFacts
 from config.exceptions import ApplicationError, ConflictError, api_name
 from loyalty.models import Classification, Customer, Program
@@ -353,18 +352,6 @@ class StreakOutcome:
         self.milestones_unmet += other.milestones_unmet
 
 
-def _groups(program_id: int) -> list[TargetGroup]:
-    return list(
-        TargetGroup.objects.filter(program_id=program_id, active=True)
-        .select_related("program")
-        .prefetch_related(
-            Prefetch("targets", queryset=Target.objects.filter(active=True).order_by("pk")),
-            Prefetch("periods", queryset=TargetPeriod.objects.order_by("position")),
-            Prefetch("levels", queryset=StreakLevel.objects.order_by("target_count_of_sequence")),
-        )
-    )
-
-
 def _sign(target: Target, event: EventFacts) -> int:
     """+1 when the event counts for the target, -1 when it takes back (a RETURN), 0 else."""
     if event.type == "ACHIEVEMENT":
@@ -424,9 +411,11 @@ def _enrolment_for(*, group: TargetGroup, target: Target, customer: Customer,
 
 
 def _value_target(target: Target, period: TargetPeriod) -> Decimal | None:
-    row = TargetValue.objects.filter(target=target, period=period).values_list(
-        "value", flat=True).first()
-    return row
+    """The target's value in a period (from prefetched values when the target has them)."""
+    for value in target.values.all():
+        if value.period_id == period.pk:
+            return value.value
+    return None
 
 
 def _apply(*, cycle: CycleProgress, target_value: Decimal, delta: Decimal, at: datetime,
@@ -452,7 +441,7 @@ def streaks_record_event(*, customer: Customer, event: EventFacts,
     active target group it matches; then move streak counts and levels."""
     outcome = StreakOutcome()
     touched: dict[int, Enrolment] = {}
-    for group in _groups(customer.program_id):
+    for group in program_definitions(program=customer.program).groups:
         tz = group_time_zone(group)
         for target in group.targets.all():
             sign = _sign(target, event)

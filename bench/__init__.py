@@ -1,0 +1,1 @@
+"""Laurel's benchmark suite (`make bench`): see bench/README.md."""
