@@ -1,5 +1,6 @@
 """Writes for achievement definitions and customer progress."""
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -7,7 +8,8 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
+from django.utils import timezone
 
 from achievements import periods, rules
 from achievements.models import Achievement, AchievementProgress, ProgressContribution
@@ -203,83 +205,112 @@ ROLLBACK = "rollbackIncreasedAchievementProgress"
 Status = AchievementProgress.Status
 
 
-def _next_sequence(*, achievement: Achievement, customer: Customer) -> int:
-    top = AchievementProgress.objects.filter(achievement=achievement, customer=customer).aggregate(
-        top=Max("sequence")
-    )["top"]
-    return (top or 0) + 1
+class _Iterations:
+    """A customer's open iterations of the achievements one event matches, loaded (and
+    locked) in one query; new and changed iterations and contributions are written in bulk
+    at the end. The expiry job claims rows with SKIP LOCKED, so an event and the job never
+    write the same iteration at once."""
+
+    def __init__(self, *, customer: Customer, achievement_ids: list[int], at: datetime,
+                 one_time_ids: list[int]):
+        self.customer = customer
+        self.rows: dict[int, list[AchievementProgress]] = defaultdict(list)
+        open_rows = (
+            AchievementProgress.objects.select_for_update()
+            .filter(customer=customer, achievement_id__in=achievement_ids)
+            .filter(Q(end_date__isnull=True) | Q(end_date__gt=at))
+        )
+        for row in open_rows:
+            self.rows[row.achievement_id].append(row)
+        self.started = set()
+        if one_time_ids:
+            self.started = set(
+                AchievementProgress.objects.filter(customer=customer,
+                                                   achievement_id__in=one_time_ids)
+                .values_list("achievement_id", flat=True).distinct()
+            )
+        self._top_sequence: dict[int, int] | None = None
+        self.achievement_ids = achievement_ids
+        self.new: list[AchievementProgress] = []
+        self.changed: dict[int, AchievementProgress] = {}
+        self.contributions: list[ProgressContribution] = []
+
+    def _next_sequence(self, achievement_id: int) -> int:
+        if self._top_sequence is None:
+            self._top_sequence = dict(
+                AchievementProgress.objects.filter(customer=self.customer,
+                                                   achievement_id__in=self.achievement_ids)
+                .values("achievement_id").annotate(top=Max("sequence"))
+                .values_list("achievement_id", "top")
+            )
+        sequence = self._top_sequence.get(achievement_id, 0) + 1
+        self._top_sequence[achievement_id] = sequence
+        return sequence
+
+    def create(self, *, achievement: Achievement, at: datetime,
+               window: periods.Window) -> AchievementProgress:
+        row = AchievementProgress(
+            achievement=achievement, customer=self.customer,
+            sequence=self._next_sequence(achievement.pk), window_start=window.start,
+            start_date=at, end_date=window.end, window_index=window.index,
+        )
+        self.rows[achievement.pk].append(row)
+        self.new.append(row)
+        self.started.add(achievement.pk)
+        return row
+
+    def save(self) -> None:
+        AchievementProgress.objects.bulk_create(self.new)
+        new_ids = {id(row) for row in self.new}
+        changed = [row for row in self.changed.values() if id(row) not in new_ids]
+        if changed:
+            for row in changed:
+                row.updated_at = timezone.now()
+            AchievementProgress.objects.bulk_update(
+                changed, ["progress", "status", "completion_date", "start_date", "updated_at"]
+            )
+        for contribution in self.contributions:
+            contribution.progress_record_id = contribution.progress_record.pk
+        ProgressContribution.objects.bulk_create(self.contributions)
 
 
-def _iteration_create(*, achievement: Achievement, customer: Customer, at: datetime,
-                      window: periods.Window) -> AchievementProgress:
-    return AchievementProgress.objects.create(
-        achievement=achievement,
-        customer=customer,
-        sequence=_next_sequence(achievement=achievement, customer=customer),
-        window_start=window.start,
-        start_date=at,
-        end_date=window.end,
-        window_index=window.index,
-    )
-
-
-def _iteration_for(*, achievement: Achievement, customer: Customer, at: datetime,
+def _iteration_for(*, achievement: Achievement, iterations: _Iterations, at: datetime,
                    window: periods.Window) -> AchievementProgress | None:
     """The iteration an event at `at` counts in: the one whose window holds `at`, or a new one
     where the recurrence policy allows, or None when the event counts for nothing."""
-    iterations = AchievementProgress.objects.filter(achievement=achievement, customer=customer)
-    # Lock the iteration we count in: the expiry job claims rows with SKIP LOCKED, so an
-    # event and the job never write the same iteration at once (no lost update).
-    locked = iterations.select_for_update()
+    rows = iterations.rows[achievement.pk]
     policy = achievement.recurrence_policy
     fixed = achievement.activation_policy == Achievement.ActivationPolicy.FIXED_SCHEDULE
     if fixed:
-        current = locked.filter(window_index=window.index).order_by("-sequence").first()
+        candidates = [r for r in rows if r.window_index == window.index]
+        current = max(candidates, key=lambda r: r.sequence, default=None)
     else:
-        current = (
-            locked.filter(window_start__lte=at).order_by("-window_start", "-sequence").first()
-        )
-        if current is not None and current.end_date is not None and at >= current.end_date:
-            current = None
+        candidates = [r for r in rows if r.window_start <= at]
+        current = max(candidates, key=lambda r: (r.window_start, r.sequence), default=None)
     if current is not None:
         completed = current.status == Status.COMPLETED
         if not (completed and policy == Achievement.RecurrencePolicy.ON_COMPLETION):
             return current
         if fixed:  # the next iteration runs in what is left of the same window
             window = periods.Window(start=at, end=window.end, index=window.index)
-    elif policy == Achievement.RecurrencePolicy.NO_RECURRENCE and iterations.exists():
+    elif policy == Achievement.RecurrencePolicy.NO_RECURRENCE and (
+        achievement.pk in iterations.started
+    ):
         return None  # one-time: its only iteration is over
     if not fixed:
         # A late event in a gap between iterations must not overlap the next one.
-        next_start = (
-            iterations.filter(window_start__gt=at)
-            .order_by("window_start")
-            .values_list("window_start", flat=True)
-            .first()
-        )
+        next_start = min((r.window_start for r in rows if r.window_start > at), default=None)
         if next_start is not None and (window.end is None or window.end > next_start):
             window = periods.Window(start=window.start, end=next_start, index=window.index)
-    return _iteration_create(achievement=achievement, customer=customer, at=at, window=window)
+    return iterations.create(achievement=achievement, at=at, window=window)
 
 
-def _count(*, achievement: Achievement, customer: Customer, event: EventFacts,
-           amount: Decimal) -> list[ProgressEffect]:
-    window = periods.iteration_window(
-        activation_policy=achievement.activation_policy,
-        recurring=achievement.recurrence_policy != Achievement.RecurrencePolicy.NO_RECURRENCE,
-        spec=achievement.period_spec,
-        tz=achievement_time_zone(achievement=achievement),
-        at=event.performed_on,
-        fixed_start=achievement.fixed_start_date,
-        end_date=achievement.end_date,
-        end_override=achievement.end_override,
-    )
-    if window is None:
-        return []
+def _count(*, achievement: Achievement, iterations: _Iterations, event: EventFacts,
+           amount: Decimal, window: periods.Window) -> list[ProgressEffect]:
     effects = []
     on_completion = achievement.recurrence_policy == Achievement.RecurrencePolicy.ON_COMPLETION
     remaining = amount
-    record = _iteration_for(achievement=achievement, customer=customer,
+    record = _iteration_for(achievement=achievement, iterations=iterations,
                             at=event.performed_on, window=window)
     while record is not None and remaining > 0:
         delta = remaining
@@ -296,19 +327,18 @@ def _count(*, achievement: Achievement, customer: Customer, event: EventFacts,
             record.completion_date = event.performed_on
         if event.performed_on < record.start_date:
             record.start_date = event.performed_on  # a late event moved the first progress
-        record.save(update_fields=["progress", "status", "completion_date", "start_date",
-                                   "updated_at"])
-        ProgressContribution.objects.create(
+        iterations.changed[id(record)] = record
+        iterations.contributions.append(ProgressContribution(
             progress_record=record, customer_event_id=event.id, delta=delta,
             completed_iteration=just_completed,
-        )
+        ))
         effects.append(ProgressEffect(INCREASE, achievement, record, delta, record.progress,
                                       just_completed))
         remaining -= delta
         record = None
         if on_completion and just_completed and remaining > 0:
             # The excess opens the next iteration at once (new progressTrackerId).
-            record = _iteration_for(achievement=achievement, customer=customer,
+            record = _iteration_for(achievement=achievement, iterations=iterations,
                                     at=event.performed_on, window=window)
     return effects
 
@@ -319,9 +349,10 @@ def achievement_progress_record_event(*, customer: Customer,
 
     The caller holds the customer's lock (see `loyalty.services.customer_lock`), so the reads
     and writes below are serialised per customer. Each contribution is recorded (unique per
-    event and iteration) so a cancellation can take exactly it back.
+    event and iteration) so a cancellation can take exactly it back. The customer's open
+    iterations are read in one query and written back in bulk.
     """
-    effects: list[ProgressEffect] = []
+    matched: list[tuple[Achievement, Decimal, periods.Window]] = []
     for achievement in achievements_counting(program=customer.program,
                                              event_type=event.type, at=event.performed_on):
         if not rules.condition_matches(source=achievement.progress_condition,
@@ -329,9 +360,32 @@ def achievement_progress_record_event(*, customer: Customer,
             continue
         amount = rules.increment_amount(source=achievement.progress_increment,
                                         activation=event.activation)
-        if amount > 0:
-            effects.extend(_count(achievement=achievement, customer=customer, event=event,
-                                  amount=amount))
+        if amount <= 0:
+            continue
+        window = periods.iteration_window(
+            activation_policy=achievement.activation_policy,
+            recurring=achievement.recurrence_policy != Achievement.RecurrencePolicy.NO_RECURRENCE,
+            spec=achievement.period_spec,
+            tz=achievement_time_zone(achievement=achievement),
+            at=event.performed_on,
+            fixed_start=achievement.fixed_start_date,
+            end_date=achievement.end_date,
+            end_override=achievement.end_override,
+        )
+        if window is not None:
+            matched.append((achievement, amount, window))
+    if not matched:
+        return []
+    iterations = _Iterations(
+        customer=customer, achievement_ids=[a.pk for a, _, _ in matched], at=event.performed_on,
+        one_time_ids=[a.pk for a, _, _ in matched
+                      if a.recurrence_policy == Achievement.RecurrencePolicy.NO_RECURRENCE],
+    )
+    effects: list[ProgressEffect] = []
+    for achievement, amount, window in matched:
+        effects.extend(_count(achievement=achievement, iterations=iterations, event=event,
+                              amount=amount, window=window))
+    iterations.save()
     return effects
 
 
