@@ -1,15 +1,41 @@
-"""Admin for achievement definitions and progress. Writes go through services."""
+"""Admin for achievement definitions and progress, and for streak targets (target groups and
+enrolments). Writes go through services."""
 
-from django.contrib import admin
-from django.db.models import Exists, OuterRef
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import widgets
+from django.contrib.auth import get_permission_codename
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.translation import ngettext
 
-from achievements import selectors, services
-from achievements.models import Achievement, AchievementProgress
+from achievements import rules, selectors, services, streaks
+from achievements.models import (
+    Achievement,
+    AchievementProgress,
+    Enrolment,
+    StreakLevel,
+    StreakLevelAchievement,
+    Target,
+    TargetGroup,
+    TargetPeriod,
+    TargetValue,
+)
+from achievements.services.streaks import GROUP_EDITABLE, group_time_zone
 from config.admin import ServiceErrorsAsFormErrors
 from config.api.fields import plain_number
-from loyalty.admin import stored
+from config.exceptions import ApplicationError
+from loyalty.admin import compact_datetime, nowrap, plain_amount, stored
 
 
 @admin.register(Achievement)
@@ -135,3 +161,769 @@ class AchievementProgressAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# Streak targets (Capillary's target groups)
+# ------------------------------------------------------------------------------
+STATE_LABELS = {
+    streaks.MET: "Met",
+    streaks.MISSED: "Missed",
+    streaks.OPEN: "Open (running)",
+    streaks.PENDING_GRACE: "Pending (grace period)",
+    streaks.UPCOMING: "Upcoming",
+}
+# How a cycle is captioned under its cell, by the group's frequency.
+CAPTION_FORMATS = {
+    TargetGroup.FrequencyType.MONTHLY: "%b %y",
+    TargetGroup.FrequencyType.QUARTERLY: "%b %y",
+    TargetGroup.FrequencyType.HALF_YEARLY: "%b %y",
+    TargetGroup.FrequencyType.YEARLY: "%Y",
+}
+
+
+def _admin_link(url_name: str, pk: int, text: str) -> str:
+    return format_html('<a href="{}">{}</a>', reverse(url_name, args=[pk]), text)
+
+
+FREQUENCY_UNITS = {
+    TargetGroup.FrequencyType.DAILY: "days",
+    TargetGroup.FrequencyType.WEEKLY: "weeks",
+    TargetGroup.FrequencyType.MONTHLY: "months",
+    TargetGroup.FrequencyType.QUARTERLY: "quarters",
+    TargetGroup.FrequencyType.HALF_YEARLY: "half-years",
+    TargetGroup.FrequencyType.YEARLY: "years",
+}
+
+
+def frequency_label(group: TargetGroup) -> str:
+    """WEEKLY with frequency 1 as "Weekly", DAILY with 10 as "Every 10 days"."""
+    if group.frequency == 1 or group.frequency_type not in FREQUENCY_UNITS:
+        return group.get_frequency_type_display()
+    return f"Every {group.frequency} {FREQUENCY_UNITS[group.frequency_type]}"
+
+
+def streak_view(streak: selectors.CustomerStreak, *, now: datetime) -> dict:
+    """What the admin shows of one customer's standing in a target group: counts, level
+    badges and one cell per cycle (rendered by admin/achievements/includes/streak.html)."""
+    enrolment = streak.enrolment
+    group = enrolment.group
+    tz = group_time_zone(group)
+    caption = CAPTION_FORMATS.get(group.frequency_type, "%d %b")
+    cells = []
+    for row in streak.cycles:
+        period = row.period
+        first = period.start_date.astimezone(tz)
+        last = (period.end_date - timedelta(microseconds=1)).astimezone(tz)
+        value, target = plain_amount(row.value), plain_amount(row.target)
+        title = (f"{period.ref_code} · {first:%a %d %b %Y} to {last:%a %d %b %Y} · "
+                 f"{value} / {target} · {STATE_LABELS.get(row.state, row.state)}")
+        if not row.counted:
+            title += " · not counted: before the customer's (re-)enrolment"
+        cells.append({
+            "ref_code": period.ref_code,
+            "state": row.state,
+            "counted": row.counted,
+            "current": period.start_date <= now < period.end_date,
+            "value": value,
+            "target": target,
+            "caption": first.strftime(caption),
+            "title": title,
+        })
+    current = streak.current_count
+    levels = [
+        {
+            "name": level["name"],
+            "count": level["target_count_of_sequence"],
+            "achieved": level["status"] == "ACHIEVED",
+            "achieved_at": level["achieved_at"],
+            "progress": min(current, level["target_count_of_sequence"]),
+        }
+        for level in streak.levels
+    ]
+    return {
+        "name": group.name,
+        "url": reverse("admin:achievements_targetgroup_change", args=[group.pk]),
+        "enrolment_url": reverse("admin:achievements_enrolment_change", args=[enrolment.pk]),
+        "tracking": group.get_tracking_type_display(),
+        "continuous": group.tracking_type == TargetGroup.TrackingType.STREAKS,
+        "is_streak": group.is_streak,
+        "frequency": frequency_label(group),
+        "time_zone": tz.key,
+        "active": enrolment.active,
+        "epoch": enrolment.epoch,
+        "enrolled_at": enrolment.enrolled_at,
+        "unenrolled_at": enrolment.unenrolled_at,
+        "counting_from": enrolment.counting_from,
+        "current_count": current,
+        "longest_count": streak.longest_count,
+        "met_count": sum(1 for row in streak.cycles if row.state == streaks.MET and row.counted),
+        "levels": levels,
+        "cells": cells,
+    }
+
+
+class ServiceValidationAsFormErrors(ServiceErrorsAsFormErrors):
+    """Like `ServiceErrorsAsFormErrors`, for the `ValidationError` a service raises with
+    several keys at once (`streaks`, `targets.0.default_values`, ...): nothing is written and
+    each message lands on the form field `service_error_field` names (else on top)."""
+
+    def service_error_field(self, key: str) -> str | None:
+        return key
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as exc:
+            if request.method != "POST" or hasattr(request, "_service_validation_error"):
+                raise
+            request._service_validation_error = exc
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        error = getattr(request, "_service_validation_error", None)
+        if error is None:
+            return form_class
+        if hasattr(error, "error_dict"):
+            refusals = error.message_dict
+        else:
+            refusals = {NON_FIELD_ERRORS: error.messages}
+        field_for = self.service_error_field
+
+        class RefusedForm(form_class):
+            def clean(self):
+                cleaned_data = super().clean()
+                for key, texts in refusals.items():
+                    field = field_for(key)
+                    self.add_error(field if field in self.fields else None, texts)
+                return cleaned_data
+
+        return RefusedForm
+
+
+def _positive(value: Decimal | None) -> None:
+    if value is not None and value <= 0:
+        raise ValidationError("Must be greater than 0.", code="min_value")
+
+
+def _level_fields() -> dict[str, forms.Field]:
+    fields: dict[str, forms.Field] = {}
+    for i in range(1, TargetGroup.MAX_LEVELS + 1):
+        fields[f"level_{i}_name"] = forms.CharField(
+            label=f"Level {i}", max_length=200, required=False,
+            widget=forms.TextInput(attrs={"placeholder": "e.g. Two weeks in a row"}),
+        )
+        fields[f"level_{i}_count"] = forms.IntegerField(
+            label="Cycles", min_value=1, max_value=TargetGroup.MAX_PERIODS, required=False,
+            widget=forms.NumberInput(attrs={"style": "width: 6em"}),
+        )
+    return fields
+
+
+class _TargetGroupAddForm(forms.ModelForm):
+    """The group's own fields, the start the periods are generated from, its one target and
+    up to ten streak levels: everything `target_group_create` needs, in one page."""
+
+    frequency_type = forms.ChoiceField(
+        choices=[c for c in TargetGroup.FrequencyType.choices
+                 if c[0] != TargetGroup.FrequencyType.CUSTOM],
+        initial=TargetGroup.FrequencyType.WEEKLY,
+        help_text="Custom periods (listed one by one) are created over the API.",
+    )
+    frequency = forms.IntegerField(
+        min_value=1, initial=1, widget=forms.NumberInput(attrs={"style": "width: 6em"}),
+        help_text="Cycle length in frequency units: Weekly with 2 makes two-week cycles.",
+    )
+    recurring_cycles = forms.IntegerField(
+        label="Cycles", min_value=1, max_value=TargetGroup.MAX_PERIODS, initial=4,
+        widget=forms.NumberInput(attrs={"style": "width: 6em"}),
+        help_text=f"How many cycles to generate (1 to {TargetGroup.MAX_PERIODS}).",
+    )
+    start_date = forms.SplitDateTimeField(
+        widget=widgets.AdminSplitDateTime,
+        help_text="Start of the first cycle, in the group's time zone (the program's when "
+        "the time zone is empty). The next cycles follow back to back.",
+    )
+    target_name = forms.CharField(label="Name", max_length=200,
+                                  widget=forms.TextInput(attrs={"class": "vTextField"}))
+    target_description = forms.CharField(label="Description", max_length=255, required=False,
+                                         widget=forms.TextInput(attrs={"class": "vTextField"}))
+    target_entity = forms.ChoiceField(label="Entity", choices=Target.Entity.choices,
+                                      initial=Target.Entity.TRANSACTION)
+    target_type = forms.ChoiceField(label="KPI", choices=Target.Kpi.choices,
+                                    initial=Target.Kpi.SALES)
+    target_event_name = forms.CharField(
+        label="Event name", max_length=64, required=False, initial="PURCHASE",
+        help_text="The event type that counts (PURCHASE, CUSTOM, ...); empty: any activity.",
+    )
+    target_expression = forms.CharField(
+        label="Condition", initial=rules.DEFAULT_CONDITION,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        help_text="CEL condition over the event, e.g. <code>currentEvent.amount &gt;= 20.0</code>",
+    )
+    target_value = forms.DecimalField(
+        label="Target per cycle", max_digits=20, decimal_places=6, validators=[_positive],
+        help_text="What a customer must reach in each cycle (the same for every cycle; "
+        "change single cycles after saving).",
+    )
+    target_attribute_name = forms.CharField(
+        label="Attribute name", max_length=200, required=False,
+        help_text="For the KPI “Sum of an event attribute”: the attribute summed.",
+    )
+    target_enrolment_method = forms.ChoiceField(
+        label="Enrolment", choices=Target.EnrolmentMethod.choices,
+        initial=Target.EnrolmentMethod.TRANSACTION,
+    )
+    target_alternate_currency_identifier = forms.CharField(
+        label="Alternative currency", max_length=20, required=False,
+        help_text="For the entity “Alternative currencies”: the currency code.",
+    )
+
+    TARGET_FIELDS = ("name", "description", "target_entity", "target_type", "event_name",
+                     "expression", "attribute_name", "enrolment_method",
+                     "alternate_currency_identifier")
+
+    class Meta:
+        model = TargetGroup
+        fields = ("program", "name", "description", "active", "tracking_type",
+                  "target_evaluation_type", "frequency_type", "frequency", "recurring_cycles",
+                  "time_zone", "grace_period", "reminder_window")
+
+    def _get_validation_exclusions(self):
+        # Leaving `program` out of the model checks skips the case-insensitive unique-name
+        # constraint, whose bare message says nothing useful: the service refuses a taken
+        # name itself (a ConflictError on `name`).
+        return {*super()._get_validation_exclusions(), "program"}
+
+    def clean(self):
+        cleaned_data = super().clean()
+        for i in range(1, TargetGroup.MAX_LEVELS + 1):
+            name, count = cleaned_data.get(f"level_{i}_name"), cleaned_data.get(f"level_{i}_count")
+            if name and count is None and f"level_{i}_count" not in self.errors:
+                self.add_error(f"level_{i}_count", "Give the number of cycles for this level.")
+            if count is not None and not name:
+                self.add_error(f"level_{i}_name", "Give this level a name.")
+        return cleaned_data
+
+    def start(self) -> datetime:
+        """The typed start as a moment in the group's time zone, not the admin's."""
+        typed = self.cleaned_data["start_date"]
+        name = self.cleaned_data.get("time_zone") or self.cleaned_data["program"].time_zone
+        try:
+            tz = ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            return typed
+        return timezone.make_naive(typed).replace(tzinfo=tz)
+
+    def target_row(self) -> dict:
+        data = self.cleaned_data
+        row = {key: data[f"target_{key}"] if not key.startswith("target_") else data[key]
+               for key in self.TARGET_FIELDS}
+        row["default_values"] = [data["target_value"]] * data["recurring_cycles"]
+        return row
+
+    def level_rows(self) -> list[dict]:
+        data = self.cleaned_data
+        return [
+            {"name": data[f"level_{i}_name"],
+             "target_count_of_sequence": data[f"level_{i}_count"]}
+            for i in range(1, TargetGroup.MAX_LEVELS + 1)
+            if data.get(f"level_{i}_name")
+        ]
+
+
+
+TargetGroupAddForm = type(_TargetGroupAddForm)(
+    "TargetGroupAddForm", (_TargetGroupAddForm,), {"__module__": __name__, **_level_fields()}
+)
+
+
+class TargetGroupChangeForm(forms.ModelForm):
+    class Meta:
+        model = TargetGroup
+        fields = GROUP_EDITABLE
+
+
+class TargetEditForm(forms.ModelForm):
+    class Meta:
+        model = Target
+        fields = ("name", "description", "expression")
+        widgets = {"expression": forms.Textarea(attrs={"rows": 2, "cols": 60})}
+
+    def clean_expression(self):
+        source = self.cleaned_data["expression"]
+        try:
+            rules.expression_validate(source=source, kind="condition")
+        except rules.ExpressionError as exc:
+            raise ValidationError(exc.message, code="invalid_expression") from exc
+        return source
+
+
+def _value_field(target: Target) -> str:
+    return f"value_{target.pk}"
+
+
+class PeriodValuesForm(forms.ModelForm):
+    """A period row with one editable target value per target of the group (declared per
+    group in `TargetPeriodInline.get_formset`)."""
+
+    stored_values: dict[tuple[int, int], Decimal] = {}
+
+    class Meta:
+        model = TargetPeriod
+        fields = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.fields:
+            if name.startswith("value_"):
+                value = self.stored_values.get((int(name[6:]), self.instance.pk))
+                # 100.000000 shows as 100 and still compares equal, so has_changed() holds.
+                self.initial[name] = Decimal(plain_amount(value)) if value is not None else None
+
+
+class TargetPeriodInline(admin.TabularInline):
+    model = TargetPeriod
+    form = PeriodValuesForm
+    extra = 0
+    can_delete = False
+    readonly_fields = ("ref_code", "starts", "ends", "status")
+    verbose_name_plural = "periods (cycles)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("group__program")
+
+    def _targets(self, obj: TargetGroup | None) -> list[Target]:
+        return list(obj.targets.order_by("pk")) if obj is not None else []
+
+    def get_fields(self, request, obj=None):
+        return (*self.readonly_fields, *(_value_field(t) for t in self._targets(obj)))
+
+    def get_formset(self, request, obj=None, **kwargs):
+        targets = self._targets(obj)
+        several = len(targets) > 1
+        attrs = {
+            _value_field(t): forms.DecimalField(
+                label=f"Target: {t.name}" if several else "Target", max_digits=20,
+                decimal_places=6, validators=[_positive],
+                widget=forms.NumberInput(attrs={"style": "width: 8em"}),
+            )
+            for t in targets
+        }
+        attrs["stored_values"] = {
+            (v.target_id, v.period_id): v.value
+            for v in TargetValue.objects.filter(target__in=targets)
+        }
+        kwargs["form"] = type(PeriodValuesForm)("PeriodValuesForm", (PeriodValuesForm,), attrs)
+        return super().get_formset(request, obj, **kwargs)
+
+    def _local(self, period: TargetPeriod, at: datetime) -> str:
+        return nowrap(at.astimezone(group_time_zone(period.group)).strftime("%a %Y-%m-%d %H:%M"))
+
+    @admin.display(description="Starts")
+    def starts(self, obj: TargetPeriod) -> str:
+        return self._local(obj, obj.start_date) if obj.pk else "-"
+
+    @admin.display(description="Ends (exclusive)")
+    def ends(self, obj: TargetPeriod) -> str:
+        return self._local(obj, obj.end_date) if obj.pk else "-"
+
+    @admin.display(description="Status")
+    def status(self, obj: TargetPeriod) -> str:
+        if not obj.pk:
+            return "-"
+        status = selectors.period_status(start=obj.start_date, end=obj.end_date,
+                                         now=timezone.now())
+        return format_html('<span class="laurel-period laurel-period-{}">{}</span>',
+                           status.lower(), status)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class TargetInline(admin.StackedInline):
+    model = Target
+    form = TargetEditForm
+    extra = 0
+    can_delete = False
+    readonly_fields = ("target_entity", "target_type", "event_name", "enrolment_method",
+                       "attribute_name", "alternate_currency_identifier", "classification_link")
+    fieldsets = (
+        (None, {"fields": ("name", "description", "expression",
+                           ("target_entity", "target_type", "event_name"),
+                           ("enrolment_method", "attribute_name",
+                            "alternate_currency_identifier"))}),
+    )
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None and not obj.is_streak:
+            return (*self.fieldsets, ("Rewards", {"fields": ("classification_link",)}))
+        return self.fieldsets
+
+    @admin.display(description="Milestone classification")
+    def classification_link(self, obj: Target) -> str:
+        if not obj.classification_id:
+            return "-"
+        return _admin_link("admin:loyalty_classification_change", obj.classification_id,
+                           str(obj.classification))
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class StreakLevelInline(admin.TabularInline):
+    model = StreakLevel
+    extra = 0
+    can_delete = False
+    fields = ("name", "target_count_of_sequence", "classification_link", "reached")
+    readonly_fields = fields
+    verbose_name_plural = "streak levels"
+
+    def get_queryset(self, request):
+        reached = (
+            StreakLevelAchievement.objects.filter(level=OuterRef("pk"), revoked_at__isnull=True)
+            .order_by().values("level").annotate(n=Count("pk")).values("n")
+        )
+        return (super().get_queryset(request).select_related("classification")
+                .annotate(reached_count=Coalesce(Subquery(reached), 0)))
+
+    @admin.display(description="Reward classification")
+    def classification_link(self, obj: StreakLevel) -> str:
+        if not obj.classification_id:
+            return "-"
+        return _admin_link("admin:loyalty_classification_change", obj.classification_id,
+                           obj.classification.code)
+
+    @admin.display(description="Times reached")
+    def reached(self, obj: StreakLevel) -> int:
+        return getattr(obj, "reached_count", 0)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TargetGroup)
+class TargetGroupAdmin(ServiceValidationAsFormErrors, admin.ModelAdmin):
+    change_form_template = "admin/achievements/targetgroup/change_form.html"
+    list_display = ("name", "program", "tracking_type", "frequency_display", "total_periods",
+                    "levels_display", "active", "enrolled_count")
+    list_filter = ("tracking_type", "active", "program")
+    search_fields = ("name",)
+    list_select_related = ("program",)
+    ordering = ("program__name", "name")
+    show_facets = admin.ShowFacets.ALWAYS
+    # Everything but GROUP_EDITABLE is fixed after creation (target_group_update).
+    STRUCTURAL = ("program", "tracking_type", "target_evaluation_type", "frequency_type",
+                  "frequency", "recurring_cycles", "total_periods", "time_zone")
+    readonly_fields = ("enrolled_customers", "created_at", "updated_at")
+    fieldsets = (
+        (None, {
+            "fields": ("program", "name", "description", "active"),
+            "description": "After creation only the name, description, activity, grace and "
+            "reminder windows, the targets' name, description and condition, and the target "
+            "of each period change; the rest is fixed.",
+        }),
+        ("Tracking", {"fields": ("tracking_type", "target_evaluation_type")}),
+        ("Cycles", {"fields": (("frequency_type", "frequency"), "recurring_cycles",
+                               "total_periods", "time_zone", "grace_period",
+                               "reminder_window")}),
+        ("Customers", {"fields": ("enrolled_customers",)}),
+        ("History", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
+    )
+    add_fieldsets = (
+        (None, {"fields": ("program", "name", "description", "active")}),
+        ("Tracking", {
+            "fields": ("tracking_type", "target_evaluation_type"),
+            "description": "Streaks count met cycles in a row (continuous) or in total "
+            "(non-continuous) and need the fixed calendar window.",
+        }),
+        ("Cycles", {
+            "fields": (("frequency_type", "frequency"), "recurring_cycles", "start_date",
+                       "time_zone", "grace_period", "reminder_window"),
+            "description": "The periods are generated back to back from the start date: "
+            "Weekly, frequency 1 and 4 cycles make four one-week cycles.",
+        }),
+        ("Target", {
+            "fields": ("target_name", "target_description",
+                       ("target_entity", "target_type"), "target_event_name",
+                       "target_expression", "target_value",
+                       ("target_attribute_name", "target_enrolment_method"),
+                       "target_alternate_currency_identifier"),
+            "description": "What a customer must reach in each cycle.",
+        }),
+        ("Streak levels", {
+            "fields": tuple((f"level_{i}_name", f"level_{i}_count") for i in range(1, 4)),
+            "description": "Streaks only. A level is reached after this many met cycles, "
+            "in strictly ascending order; the highest at most the number of cycles. Each "
+            "level gets a classification for reward offers to pay on.",
+        }),
+        ("More streak levels", {
+            "fields": tuple((f"level_{i}_name", f"level_{i}_count")
+                            for i in range(4, TargetGroup.MAX_LEVELS + 1)),
+            "classes": ("collapse",),
+        }),
+    )
+
+    def get_queryset(self, request):
+        enrolled = (
+            Enrolment.objects.filter(group=OuterRef("pk"), active=True)
+            .order_by().values("group").annotate(n=Count("pk")).values("n")
+        )
+        return (
+            super().get_queryset(request)
+            .annotate(enrolled_count=Coalesce(Subquery(enrolled, output_field=IntegerField()),
+                                              0))
+            .prefetch_related("levels")
+        )
+
+    @admin.display(description="Frequency", ordering="frequency_type")
+    def frequency_display(self, obj: TargetGroup) -> str:
+        return frequency_label(obj)
+
+    @admin.display(description="Levels")
+    def levels_display(self, obj: TargetGroup) -> str:
+        levels = sorted(obj.levels.all(), key=lambda level: level.target_count_of_sequence)
+        if not levels:
+            return "-"
+        return format_html_join(mark_safe("<br>"), "{} ({})",
+                                ((lvl.name, lvl.target_count_of_sequence) for lvl in levels))
+
+    @admin.display(description="Enrolled", ordering="enrolled_count")
+    def enrolled_count(self, obj: TargetGroup) -> str:
+        url = reverse("admin:achievements_enrolment_changelist")
+        return format_html('<a href="{}?group__id__exact={}&active__exact=1">{}</a>',
+                           url, obj.pk, obj.enrolled_count)
+
+    @admin.display(description="Enrolled customers")
+    def enrolled_customers(self, obj: TargetGroup) -> str:
+        if not obj.pk:
+            return "-"
+        active = obj.enrolments.filter(active=True).count()
+        total = obj.enrolments.count()
+        url = reverse("admin:achievements_enrolment_changelist")
+        return format_html('<a href="{}?group__id__exact={}">{} enrolled</a>{}', url, obj.pk,
+                           active, f" ({total - active} unenrolled)" if total > active else "")
+
+    # Add: one page, one service call. Change: only what target_group_update allows.
+    def get_fieldsets(self, request, obj=None):
+        return self.add_fieldsets if obj is None else self.fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        return (*self.STRUCTURAL, *self.readonly_fields)
+
+    def get_inlines(self, request, obj):
+        if obj is None:
+            return ()
+        return (TargetPeriodInline, TargetInline, StreakLevelInline)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = TargetGroupChangeForm if obj is not None else TargetGroupAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def service_error_field(self, key: str) -> str | None:
+        """`targets.0.default_values` → `target_value`, `streaks` → top of the form, ..."""
+        if key.startswith("targets.0."):
+            name = key.removeprefix("targets.0.")
+            if name == "default_values":
+                return "target_value"
+            return name if name.startswith("target_") else f"target_{name}"
+        return {"periods": "recurring_cycles", "streaks": None, "targets": None}.get(key, key)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return  # one target_group_update call with the inlines, in save_related
+        data = form.cleaned_data
+        group = services.target_group_create(
+            program=data["program"], name=data["name"], tracking_type=data["tracking_type"],
+            frequency_type=data["frequency_type"], start_date=form.start(),
+            targets=[form.target_row()], streaks=form.level_rows(),
+            **{f: data[f] for f in ("description", "active", "target_evaluation_type",
+                                    "frequency", "recurring_cycles", "time_zone",
+                                    "grace_period", "reminder_window")},
+        )
+        obj.pk = group.pk
+
+    def save_related(self, request, form, formsets, change):
+        if not change:
+            return  # target_group_create made the periods, target and levels
+        group = stored(form.instance)
+        data = {f: form.cleaned_data[f] for f in form.changed_data if f in GROUP_EDITABLE}
+        rows: dict[int, dict] = {}
+        for formset in formsets:
+            # Nothing saves the inline forms themselves; the change message reads these.
+            formset.new_objects, formset.deleted_objects = [], []
+            formset.changed_objects = [(f.instance, f.changed_data) for f in formset.forms
+                                       if f.changed_data]
+            if formset.model is Target:
+                for target_form in formset.forms:
+                    changed = [f for f in target_form.changed_data
+                               if f in TargetEditForm.Meta.fields]
+                    if changed:
+                        row = rows.setdefault(target_form.instance.pk,
+                                              {"id": target_form.instance.pk})
+                        row.update({f: target_form.cleaned_data[f] for f in changed})
+            elif formset.model is TargetPeriod:
+                self._collect_values(group, formset, rows)
+        if rows:
+            data["targets"] = list(rows.values())
+        if data:
+            services.target_group_update(group=group, data=data)
+
+    def _collect_values(self, group: TargetGroup, formset, rows: dict[int, dict]) -> None:
+        """A target's values go to the service whole (one per period, in period order) as
+        soon as one of them changed."""
+        periods = list(group.periods.order_by("position"))
+        for target in group.targets.order_by("pk"):
+            name = _value_field(target)
+            typed = {f.instance.pk: f.cleaned_data.get(name) for f in formset.forms}
+            if not any(name in f.changed_data for f in formset.forms):
+                continue
+            stored_values = dict(TargetValue.objects.filter(target=target)
+                                 .values_list("period_id", "value"))
+            rows.setdefault(target.pk, {"id": target.pk})["default_values"] = [
+                typed.get(p.pk) or stored_values[p.pk] for p in periods
+            ]
+
+    def has_delete_permission(self, request, obj=None):
+        # target_group_delete refuses a group anybody is enrolled in: set it inactive.
+        has_permission = super().has_delete_permission(request, obj)
+        return has_permission and (obj is None or not obj.enrolments.exists())
+
+    def delete_model(self, request, obj):
+        services.target_group_delete(group=obj)
+
+    def delete_queryset(self, request, queryset):
+        kept = 0
+        for group in queryset:
+            try:
+                services.target_group_delete(group=group)
+            except ApplicationError:
+                kept += 1
+        if kept:
+            self.message_user(
+                request,
+                ngettext("%d target group kept: customers are enrolled in it; set it "
+                         "inactive instead.",
+                         "%d target groups kept: customers are enrolled in them; set them "
+                         "inactive instead.", kept) % kept,
+                messages.WARNING,
+            )
+
+
+@admin.register(Enrolment)
+class EnrolmentAdmin(admin.ModelAdmin):
+    """Read-only: customers enrol over the API or with their first matching event; the
+    actions reset a streak or stop tracking, through the services."""
+
+    change_form_template = "admin/achievements/enrolment/change_form.html"
+    list_display = ("customer_display", "group", "active", "current_count", "longest_count",
+                    "epoch", "enrolled", "counting")
+    list_filter = ("active", "group__tracking_type", "group__program", "group")
+    search_fields = ("=customer__integration_id",)
+    search_help_text = "A customer's integration id, exactly."
+    list_select_related = ("customer", "group__program")
+    ordering = ("-enrolled_at", "-id")
+    date_hierarchy = "enrolled_at"
+    show_full_result_count = False
+    actions = ("reset_streak", "unenrol")
+    fields = ("customer", "group", "active", "epoch", "current_count", "longest_count",
+              "enrolled_at", "counting_from", "unenrolled_at", "ledger")
+    readonly_fields = fields
+
+    @admin.display(description="Customer", ordering="customer__integration_id")
+    def customer_display(self, obj: Enrolment) -> str:
+        return nowrap(_admin_link("admin:loyalty_customer_change", obj.customer_id,
+                                  obj.customer.integration_id))
+
+    @admin.display(description="Enrolled at", ordering="enrolled_at")
+    def enrolled(self, obj: Enrolment) -> str:
+        return nowrap(compact_datetime(obj.enrolled_at))
+
+    @admin.display(description="Counting from", ordering="counting_from")
+    def counting(self, obj: Enrolment) -> str:
+        return nowrap(compact_datetime(obj.counting_from))
+
+    @admin.display(description="Cycles")
+    def ledger(self, obj: Enrolment) -> str:
+        if not obj.pk:
+            return "-"
+        now = timezone.now()
+        standing = selectors.customer_streak_list(customer=obj.customer, now=now,
+                                                  group_id=obj.group_id)
+        if not standing:
+            return "-"
+        return render_to_string("admin/achievements/includes/streak.html",
+                                {"streak": streak_view(standing[0], now=now), "compact": True})
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_enrol_permission(self, request) -> bool:
+        """Resetting and unenrolling need `change enrolment`, though the rows stay read-only."""
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.{get_permission_codename('change', opts)}")
+
+    @admin.action(description="Reset streak (re-enrol with resetStreakStatus)",
+                  permissions=["enrol"])
+    def reset_streak(self, request, queryset):
+        now = timezone.now()
+        done = 0
+        for enrolment in queryset.select_related("group", "customer").order_by("pk"):
+            try:
+                services.enrolment_enrol(group=enrolment.group, customer=enrolment.customer,
+                                         now=now, reset_streak_status=True)
+            except ApplicationError as exc:
+                self.message_user(request, f"{enrolment}: {exc.message}", messages.ERROR)
+                continue
+            done += 1
+        if done:
+            self.message_user(
+                request,
+                ngettext("Reset %d streak: counting starts again now and the levels can be "
+                         "reached again.",
+                         "Reset %d streaks: counting starts again now and the levels can be "
+                         "reached again.", done) % done,
+                messages.SUCCESS,
+            )
+
+    @admin.action(description="Unenrol", permissions=["enrol"])
+    def unenrol(self, request, queryset):
+        now = timezone.now()
+        done = already = 0
+        for enrolment in queryset.select_related("group", "customer").order_by("pk"):
+            if not enrolment.active:
+                already += 1
+                continue
+            try:
+                services.enrolment_unenrol(group=enrolment.group, customer=enrolment.customer,
+                                           now=now)
+            except ApplicationError as exc:
+                self.message_user(request, f"{enrolment}: {exc.message}", messages.ERROR)
+                continue
+            done += 1
+        if done:
+            self.message_user(
+                request,
+                ngettext("Unenrolled %d customer; levels reached and rewards paid stay.",
+                         "Unenrolled %d customers; levels reached and rewards paid stay.",
+                         done) % done,
+                messages.SUCCESS,
+            )
+        if already:
+            self.message_user(
+                request,
+                ngettext("%d enrolment was already inactive.",
+                         "%d enrolments were already inactive.", already) % already,
+                messages.WARNING,
+            )

@@ -30,7 +30,6 @@ from achievements.models import (
     Target,
     TargetGroup,
     TargetPeriod,
-    TargetValue,
 )
 from loyalty.models import Campaign, Customer, Program
 
@@ -340,18 +339,27 @@ class CycleRow:
 
 
 def cycle_ledger(*, enrolment: Enrolment, now: datetime,
-                 cycles: Iterable[CycleProgress] | None = None) -> list[CycleRow]:
-    """Every period of the group with the customer's value, target and state at `now`."""
-    group = enrolment.group
-    target = group.targets.filter(active=True).order_by("pk").first()
+                 group: TargetGroup | None = None) -> list[CycleRow]:
+    """Every period of the group with the customer's value, target and state at `now`.
+
+    Pass `group` with its targets (and their values) and periods prefetched, as
+    `program_definitions` has them, to spend one query (the customer's cycles)."""
+    if group is None:
+        group = (
+            TargetGroup.objects.prefetch_related(
+                Prefetch("targets", queryset=Target.objects.filter(active=True)
+                         .prefetch_related("values").order_by("pk")),
+                Prefetch("periods", queryset=TargetPeriod.objects.order_by("position")),
+            ).get(pk=enrolment.group_id)
+        )
+    target = next(iter(group.targets.all()), None)
     if target is None:
         return []
-    values = dict(TargetValue.objects.filter(target=target).values_list("period_id", "value"))
-    if cycles is None:
-        cycles = CycleProgress.objects.filter(enrolment=enrolment, target=target)
-    by_period = {c.period_id: c for c in cycles if c.target_id == target.pk}
+    values = {v.period_id: v.value for v in target.values.all()}
+    cycles = CycleProgress.objects.filter(enrolment=enrolment, target=target)
+    by_period = {c.period_id: c for c in cycles}
     rows = []
-    for period in group.periods.order_by("position"):
+    for period in group.periods.all():
         cycle = by_period.get(period.pk)
         value = cycle.value if cycle else Decimal(0)
         target_value = values.get(period.pk, Decimal(0))
@@ -376,6 +384,7 @@ def customer_streak_list(*, customer: Customer, now: datetime,
     for enrolment in enrolments.order_by("group__name"):
         group = enrolment.group
         rows = cycle_ledger(enrolment=enrolment, now=now)
+        group = enrolment.group
         counted = [row.state for row in rows if row.counted]
         count = streaks.streak_count(tracking_type=group.tracking_type, states=counted)
         longest = streaks.streak_count(tracking_type=group.tracking_type,

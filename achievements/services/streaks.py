@@ -399,17 +399,6 @@ def _period_at(group: TargetGroup, at: datetime) -> TargetPeriod | None:
     return None
 
 
-def _enrolment_for(*, group: TargetGroup, target: Target, customer: Customer,
-                   period: TargetPeriod, now: datetime) -> Enrolment | None:
-    enrolment = Enrolment.objects.filter(group=group, customer=customer).first()
-    if enrolment is not None:
-        return enrolment if enrolment.active else None
-    if target.enrolment_method != Target.EnrolmentMethod.TRANSACTION:
-        return None  # IMPORT: only explicitly enrolled customers take part
-    return Enrolment.objects.create(group=group, customer=customer, enrolled_at=now,
-                                    counting_from=period.start_date)
-
-
 def _value_target(target: Target, period: TargetPeriod) -> Decimal | None:
     """The target's value in a period (from prefetched values when the target has them)."""
     for value in target.values.all():
@@ -419,7 +408,8 @@ def _value_target(target: Target, period: TargetPeriod) -> Decimal | None:
 
 
 def _apply(*, cycle: CycleProgress, target_value: Decimal, delta: Decimal, at: datetime,
-           outcome: StreakOutcome, group: TargetGroup) -> None:
+           outcome: StreakOutcome, group: TargetGroup) -> bool:
+    """Move a cycle's value; returns whether it became met or un-met."""
     was_met = cycle.value >= target_value
     cycle.value = max(Decimal(0), cycle.value + delta)
     is_met = cycle.value >= target_value
@@ -427,22 +417,22 @@ def _apply(*, cycle: CycleProgress, target_value: Decimal, delta: Decimal, at: d
         cycle.met_at = at
     elif was_met and not is_met:
         cycle.met_at = None
-    cycle.save(update_fields=["value", "met_at", "updated_at"])
     if group.tracking_type in (Tracking.DEFAULT, Tracking.UNIFIED):
         if is_met and not was_met:
             outcome.milestones_met.append(cycle)
         elif was_met and not is_met:
             outcome.milestones_unmet.append(cycle)
+    return was_met != is_met
 
 
 def streaks_record_event(*, customer: Customer, event: EventFacts,
                          now: datetime) -> StreakOutcome:
     """Add a customer event's KPI contribution to the cycle holding its performedOn, in every
-    active target group it matches; then move streak counts and levels."""
+    active target group it matches; then move streak counts and levels where a cycle became
+    met or un-met. Enrolments and cycles are read in one query each, written in bulk."""
     outcome = StreakOutcome()
-    touched: dict[int, Enrolment] = {}
+    matched = []
     for group in program_definitions(program=customer.program).groups:
-        tz = group_time_zone(group)
         for target in group.targets.all():
             sign = _sign(target, event)
             if not sign or not rules.condition_matches(source=target.expression,
@@ -453,38 +443,65 @@ def streaks_record_event(*, customer: Customer, event: EventFacts,
                                                   grace=group.grace_period, now=now):
                 continue  # outside every cycle, or the cycle is closed for good
             amount = _kpi(target, event)
-            if not amount:
-                continue
             target_value = _value_target(target, period)
-            enrolment = _enrolment_for(group=group, target=target, customer=customer,
-                                       period=period, now=now)
-            if enrolment is None or target_value is None:
-                continue
-            cycle, _ = CycleProgress.objects.get_or_create(enrolment=enrolment, target=target,
-                                                           period=period)
-            visit_day = None
-            delta = sign * amount
-            if target.target_type == Kpi.VISIT:
-                visit_day = event.performed_on.astimezone(tz).date()
-                seen = cycle.contributions.filter(visit_day=visit_day, delta__gt=0,
-                                                  reversed_at__isnull=True).exists()
-                delta = Decimal(0) if seen or sign < 0 else Decimal(1)
-            if sign < 0:
-                delta = -min(amount, cycle.value)  # a return takes back at most what is there
-            CycleContribution.objects.create(cycle=cycle, customer_event_id=event.id,
-                                             delta=delta, visit_day=visit_day)
-            if delta:
-                _apply(cycle=cycle, target_value=target_value, delta=delta,
-                       at=event.performed_on, outcome=outcome, group=group)
-            outcome.effects.append({
-                "effectType": "streakCycleProgress", "targetGroupId": group.pk,
-                "targetGroupName": group.name, "targetId": target.pk,
-                "periodRefCode": period.ref_code, "delta": delta, "value": cycle.value,
-                "target": target_value, "isMet": cycle.value >= target_value,
-            })
-            touched[enrolment.pk] = enrolment
-    for enrolment in touched.values():
-        outcome.extend(streak_recompute(enrolment=enrolment, now=now, at=event.performed_on))
+            if amount and target_value is not None:
+                matched.append((group, target, period, sign, amount, target_value))
+    if not matched:
+        return outcome
+    enrolments = {
+        e.group_id: e for e in Enrolment.objects.filter(
+            customer=customer, group_id__in={group.pk for group, *_ in matched})
+    }
+    cycles = {
+        (c.enrolment_id, c.target_id, c.period_id): c for c in CycleProgress.objects.filter(
+            enrolment__customer=customer,
+            period_id__in={period.pk for _, _, period, *_ in matched})
+    }
+    contributions, changed_cycles, recompute = [], {}, {}
+    for group, target, period, sign, amount, target_value in matched:
+        enrolment = enrolments.get(group.pk)
+        if enrolment is None:
+            if target.enrolment_method != Target.EnrolmentMethod.TRANSACTION:
+                continue  # IMPORT: only explicitly enrolled customers take part
+            enrolment = enrolments[group.pk] = Enrolment.objects.create(
+                group=group, customer=customer, enrolled_at=now,
+                counting_from=period.start_date)
+        if not enrolment.active:
+            continue
+        cycle = cycles.get((enrolment.pk, target.pk, period.pk))
+        if cycle is None:
+            cycle = cycles[(enrolment.pk, target.pk, period.pk)] = CycleProgress.objects.create(
+                enrolment=enrolment, target=target, period=period)
+        visit_day = None
+        delta = sign * amount
+        if target.target_type == Kpi.VISIT:
+            visit_day = event.performed_on.astimezone(group_time_zone(group)).date()
+            seen = cycle.contributions.filter(visit_day=visit_day, delta__gt=0,
+                                              reversed_at__isnull=True).exists()
+            delta = Decimal(0) if seen or sign < 0 else Decimal(1)
+        if sign < 0:
+            delta = -min(amount, cycle.value)  # a return takes back at most what is there
+        contributions.append(CycleContribution(cycle=cycle, customer_event_id=event.id,
+                                               delta=delta, visit_day=visit_day))
+        if delta:
+            changed_cycles[cycle.pk] = cycle
+            if _apply(cycle=cycle, target_value=target_value, delta=delta,
+                      at=event.performed_on, outcome=outcome, group=group):
+                recompute[enrolment.pk] = (enrolment, group)
+        outcome.effects.append({
+            "effectType": "streakCycleProgress", "targetGroupId": group.pk,
+            "targetGroupName": group.name, "targetId": target.pk,
+            "periodRefCode": period.ref_code, "delta": delta, "value": cycle.value,
+            "target": target_value, "isMet": cycle.value >= target_value,
+        })
+    CycleContribution.objects.bulk_create(contributions)
+    for cycle in changed_cycles.values():
+        cycle.updated_at = now
+    CycleProgress.objects.bulk_update(list(changed_cycles.values()),
+                                      ["value", "met_at", "updated_at"])
+    for enrolment, group in recompute.values():
+        outcome.extend(streak_recompute(enrolment=enrolment, now=now, at=event.performed_on,
+                                        group=group))
     return outcome
 
 
@@ -518,6 +535,7 @@ def streaks_rollback_event(*, customer: Customer, customer_event_id: int,
         if delta and target_value is not None:
             _apply(cycle=cycle, target_value=target_value, delta=delta, at=now,
                    outcome=outcome, group=group)
+            cycle.save(update_fields=["value", "met_at", "updated_at"])
             outcome.effects.append({
                 "effectType": "streakCycleRollback", "targetGroupId": group.pk,
                 "targetGroupName": group.name, "targetId": cycle.target_id,
@@ -530,8 +548,8 @@ def streaks_rollback_event(*, customer: Customer, customer_event_id: int,
     return outcome
 
 
-def streak_recompute(*, enrolment: Enrolment, now: datetime,
-                     at: datetime | None = None) -> StreakOutcome:
+def streak_recompute(*, enrolment: Enrolment, now: datetime, at: datetime | None = None,
+                     group: TargetGroup | None = None) -> StreakOutcome:
     """Bring a customer's streak count and levels in line with the cycle ledger at `now`.
 
     Levels are reached once per enrolment epoch, in order (a database constraint backs this);
@@ -539,10 +557,10 @@ def streak_recompute(*, enrolment: Enrolment, now: datetime,
     scheduled job that closes cycles.
     """
     outcome = StreakOutcome()
-    group = enrolment.group
+    group = group or enrolment.group
     if not group.is_streak:
         return outcome
-    rows = cycle_ledger(enrolment=enrolment, now=now)
+    rows = cycle_ledger(enrolment=enrolment, now=now, group=group)
     counted = [row for row in rows if row.counted]
     count = streaks.streak_count(tracking_type=group.tracking_type,
                                  states=[row.state for row in counted])
