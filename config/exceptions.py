@@ -34,3 +34,10 @@ class ConflictError(ApplicationError):
 class NotFoundError(ApplicationError):
     status_code = 404
     code = "not_found"
+
+
+class ItemFailedError(ApplicationError):
+    """One item of a batch failed unexpectedly; the others went through."""
+
+    status_code = 500
+    code = "error"

@@ -1,4 +1,5 @@
-"""Admin for customer events, and the customer page with their achievements, events and wallet.
+"""Admin for customer events, and the customer page with their achievements, streaks, events
+and wallet.
 
 Events are written only by ingestion; here they are read, and cancelled through the service.
 The customer page lives here because only `events` may read all three apps.
@@ -17,6 +18,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import ngettext
 
 from achievements import selectors as achievement_selectors
+from achievements.admin import streak_view
 from achievements.models import AchievementProgress
 from config.exceptions import ApplicationError
 from events import selectors, services
@@ -223,7 +225,7 @@ class CustomerEventAdmin(admin.ModelAdmin):
             )
 
 
-# The customer page: their achievements, latest events and wallet
+# The customer page: their achievements, streaks, latest events and wallet
 # ------------------------------------------------------------------------------
 admin.site.unregister(Customer)
 
@@ -243,6 +245,7 @@ class CustomerActivityAdmin(CustomerAdmin):
         return {
             "activity": True,
             "customer_achievements": self._achievements(customer),
+            "customer_streaks": self._streaks(customer),
             "customer_events": self._events(customer),
             "customer_events_limit": CUSTOMER_EVENT_LIMIT,
             "customer_events_url": _changelist_for(customer,
@@ -273,6 +276,13 @@ class CustomerActivityAdmin(CustomerAdmin):
                                       args=[record.pk]) if record else None,
             })
         return rows
+
+    def _streaks(self, customer: Customer) -> list[dict]:
+        now = timezone.now()
+        return [
+            streak_view(streak, now=now)
+            for streak in achievement_selectors.customer_streak_list(customer=customer, now=now)
+        ]
 
     def _events(self, customer: Customer) -> list[dict]:
         events = (

@@ -4,6 +4,7 @@ reward offers. One transaction per event, with the customer's row locked first."
 import dataclasses
 import hashlib
 import json
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,7 +30,7 @@ from achievements.services import (
     streaks_record_event,
     streaks_rollback_event,
 )
-from config.exceptions import ApplicationError, ConflictError, api_name
+from config.exceptions import ApplicationError, ConflictError, ItemFailedError, api_name
 from events.models import CustomerEvent
 from loyalty.models import AwardTransaction, Classification, Customer, Program
 from loyalty.services import (
@@ -39,6 +40,8 @@ from loyalty.services import (
     program_event_numbers_reserve,
     rewards_grant,
 )
+
+logger = logging.getLogger(__name__)
 
 EVENT_FIELDS = (
     "type", "product", "payment_medium_type", "payment_medium_brand",
@@ -259,9 +262,18 @@ def _number_events(*, program_id: int, events: list[CustomerEvent],
     CustomerEvent.objects.bulk_update(events, ["number", *(also or [])])
 
 
-def _process(*, program: Program, customer: Customer, classification: Classification | None,
-             data: dict[str, Any], idempotency_key: str, fingerprint: str,
-             now: datetime) -> IngestResult:
+def _process(*, program: Program, customer: Customer, data: dict[str, Any],
+             idempotency_key: str, fingerprint: str,
+             now: datetime) -> tuple[IngestResult, list[CustomerEvent]]:
+    """Store an event and everything it causes (customer locked). Returns the result and the
+    events posted, which the caller numbers as its last write."""
+    existing = _existing(program=program, data=data, idempotency_key=idempotency_key)
+    if existing is not None:
+        return _replay(existing, fingerprint), []
+    classification = _classification(program=program, code=data.get("classification"))
+    if data["type"] == CustomerEvent.Type.ACHIEVEMENT and classification is None:
+        raise ApplicationError("An ACHIEVEMENT event needs the classification of the goal.",
+                               field="classification")
     event = CustomerEvent.objects.create(
         program=program, customer=customer, classification=classification, received_at=now,
         idempotency_key=idempotency_key, payload_hash=fingerprint,
@@ -301,8 +313,18 @@ def _process(*, program: Program, customer: Customer, classification: Classifica
     effects.extend(streak_effects)
     posted.extend(streak_events)
     event.effects = jsonable(effects)
-    _number_events(program_id=program.pk, events=posted, also=["effects"])
-    return IngestResult(event=event, effects=event.effects)
+    return IngestResult(event=event, effects=event.effects), posted
+
+
+def _check_future(data: dict[str, Any], now: datetime) -> None:
+    skew = settings.LAUREL_MAX_FUTURE_SKEW_SECONDS
+    performed_on = data["performed_on"]
+    if isinstance(performed_on, str):
+        performed_on = data["performed_on"] = parse_datetime(performed_on)
+    if (performed_on - now).total_seconds() > skew:
+        raise ApplicationError(
+            f"performedOn is more than {skew // 60} minutes in the future.", field="performed_on"
+        )
 
 
 def event_ingest(*, program: Program, data: dict[str, Any], idempotency_key: str = "",
@@ -314,32 +336,19 @@ def event_ingest(*, program: Program, data: dict[str, Any], idempotency_key: str
     payload) returns the original result; the same key with another payload is a 409.
     """
     fingerprint = payload_hash({**data, "idempotency_key": idempotency_key})
-    skew = settings.LAUREL_MAX_FUTURE_SKEW_SECONDS
-    performed_on = data["performed_on"]
-    if isinstance(performed_on, str):
-        performed_on = data["performed_on"] = parse_datetime(performed_on)
-    if (performed_on - now).total_seconds() > skew:
-        raise ApplicationError(
-            f"performedOn is more than {skew // 60} minutes in the future.", field="performed_on"
-        )
+    _check_future(data, now)
     try:
         with transaction.atomic():
             # A refused event writes nothing, not even its new customer: the customer is
             # created inside this transaction (a concurrent first event waits on its key).
             customer = customer_get_or_create_locked(program=program,
                                                      integration_id=data["customer"])
-            existing = _existing(program=program, data=data, idempotency_key=idempotency_key)
-            if existing is not None:
-                return _replay(existing, fingerprint)
-            classification = _classification(program=program, code=data.get("classification"))
-            if data["type"] == CustomerEvent.Type.ACHIEVEMENT and classification is None:
-                raise ApplicationError(
-                    "An ACHIEVEMENT event needs the classification of the goal.",
-                    field="classification",
-                )
-            return _process(program=program, customer=customer, classification=classification,
-                            data=data, idempotency_key=idempotency_key,
-                            fingerprint=fingerprint, now=now)
+            result, posted = _process(program=program, customer=customer, data=data,
+                                      idempotency_key=idempotency_key,
+                                      fingerprint=fingerprint, now=now)
+            if posted:
+                _number_events(program_id=program.pk, events=posted, also=["effects"])
+            return result
     except IntegrityError:
         # Another request stored the same event first (a different customer's lock, or a
         # unique key raced): the constraint kept one; answer as its replay.
@@ -347,6 +356,80 @@ def event_ingest(*, program: Program, data: dict[str, Any], idempotency_key: str
         if existing is None:
             raise
         return _replay(existing, fingerprint)
+
+
+def event_bulk_ingest(*, program: Program, items: list[dict[str, Any] | Exception],
+                      now: datetime) -> list[IngestResult | Exception]:
+    """Store many events in one transaction; each item succeeds or fails on its own.
+
+    Items that failed validation come in as exceptions and go out unchanged. The customers
+    are created and locked up front in id order (so two bulks never deadlock), each item runs
+    in a savepoint (a refused or raced item leaves no trace), and the event numbers are
+    reserved once, last. One commit for the whole batch.
+    """
+    results: list[IngestResult | Exception | None] = []
+    valid = []
+    for item in items:
+        if isinstance(item, Exception):
+            results.append(item)
+            continue
+        try:
+            _check_future(item, now)
+        except ApplicationError as exc:
+            results.append(exc)
+            continue
+        results.append(None)
+        valid.append((len(results) - 1, item))
+    if not valid:
+        return results
+    with transaction.atomic():
+        integration_ids = sorted({item["customer"] for _, item in valid})
+        known = set(Customer.objects.filter(program=program, integration_id__in=integration_ids)
+                    .values_list("integration_id", flat=True))
+        new_ids = [i for i in integration_ids if i not in known]
+        Customer.objects.bulk_create(
+            [Customer(program=program, integration_id=i) for i in new_ids],
+            ignore_conflicts=True,
+        )
+        customers = {
+            c.integration_id: c for c in
+            Customer.objects.select_for_update(no_key=True).select_related("program")
+            .filter(program=program, integration_id__in=integration_ids).order_by("pk")
+        }
+        posted: list[CustomerEvent] = []
+        for index, item in valid:
+            fingerprint = payload_hash({**item, "idempotency_key": ""})
+            try:
+                with transaction.atomic():
+                    result, item_posted = _process(
+                        program=program, customer=customers[item["customer"]], data=item,
+                        idempotency_key="", fingerprint=fingerprint, now=now,
+                    )
+            except IntegrityError:
+                existing = _existing(program=program, data=item, idempotency_key="")
+                results[index] = (
+                    _replay(existing, fingerprint) if existing is not None else ApplicationError(
+                        "The event clashed with another; send it again.", field=None)
+                )
+                continue
+            except ApplicationError as exc:
+                results[index] = exc
+                continue
+            except Exception:  # one broken item must not take the others down with it
+                logger.exception("Bulk item %s of program %s failed", index, program.pk)
+                results[index] = ItemFailedError(
+                    "Laurel could not process this item; it was not stored.")
+                continue
+            results[index] = result
+            posted.extend(item_posted)
+        if posted:
+            _number_events(program_id=program.pk, events=posted, also=["effects"])
+        # A refused event writes nothing: customers this bulk created for refused items only
+        # go again.
+        kept = {posted_event.customer_id for posted_event in posted}
+        Customer.objects.filter(program=program, integration_id__in=new_ids).exclude(
+            pk__in=kept).filter(events__isnull=True).delete()
+    return results
 
 
 @dataclass

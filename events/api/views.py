@@ -9,7 +9,6 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from config.api.exception_handler import laurel_exception_handler
-from config.exceptions import ApplicationError
 from events import selectors, services
 from events.api.filters import CustomerEventFilter
 from events.api.serializers import (
@@ -92,29 +91,27 @@ class CustomerEventViewSet(ProgramScopedMixin, mixins.ListModelMixin,
     def bulk(self, request, *args, **kwargs):
         envelope = EventBulkInputSerializer(data=request.data)
         envelope.is_valid(raise_exception=True)
+        items: list = []
+        for raw in envelope.validated_data["events"]:
+            serializer = CustomerEventInputSerializer(data=raw)
+            items.append(dict(serializer.validated_data) if serializer.is_valid()
+                         else serializers.ValidationError(serializer.errors))
+        outcomes = services.event_bulk_ingest(program=self.program, items=items,
+                                              now=timezone.now())
+        stored = [o.event for o in outcomes if isinstance(o, services.IngestResult)]
+        awards = selectors.awards_by_event(event_ids=[e.pk for e in stored])
+        context = {**self.get_serializer_context(), "awards_by_event": awards}
         results = []
-        for index, item in enumerate(envelope.validated_data["events"]):
-            try:
-                result = self._ingest(item, "")
-            except (ApplicationError, serializers.ValidationError) as exc:
-                error = laurel_exception_handler(exc, {"view": self, "request": request})
+        for index, outcome in enumerate(outcomes):
+            if isinstance(outcome, services.IngestResult):
+                event = CustomerEventResultSerializer(
+                    outcome.event, context={**context, "effects": outcome.effects}).data
+                results.append({"index": index, "status": 200 if outcome.replayed else 201,
+                                "event": event})
+            else:
+                error = laurel_exception_handler(outcome, {"view": self, "request": request})
                 results.append({"index": index, "status": error.status_code,
                                 "errors": error.data["errors"]})
-                continue
-            except Exception:  # one broken item must not take the others down with it
-                logger.exception("Bulk item %s of program %s failed", index, self.program.pk)
-                results.append({"index": index, "status": 500, "errors": [
-                    {"field": None, "code": "error",
-                     "message": "Laurel could not process this item; it was not stored."},
-                ]})
-                continue
-            results.append({
-                "index": index,
-                "status": 200 if result.replayed else 201,
-                "event": self._render(result.event, many=False,
-                                      serializer_class=CustomerEventResultSerializer,
-                                      effects=result.effects),
-            })
         return Response({"results": results})
 
     @extend_schema(request=EventCancelInputSerializer,
