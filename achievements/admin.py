@@ -36,6 +36,7 @@ from config.admin import ServiceErrorsAsFormErrors
 from config.api.fields import plain_number
 from config.exceptions import ApplicationError
 from loyalty.admin import compact_datetime, nowrap, plain_amount, stored
+from loyalty.models import Program
 
 
 @admin.register(Achievement)
@@ -311,7 +312,7 @@ def _level_fields() -> dict[str, forms.Field]:
     for i in range(1, TargetGroup.MAX_LEVELS + 1):
         fields[f"level_{i}_name"] = forms.CharField(
             label=f"Level {i}", max_length=200, required=False,
-            widget=forms.TextInput(attrs={"placeholder": "e.g. Two weeks in a row"}),
+            widget=forms.TextInput(attrs={"placeholder": "e.g. Two weeks"}),
         )
         fields[f"level_{i}_count"] = forms.IntegerField(
             label="Cycles", min_value=1, max_value=TargetGroup.MAX_PERIODS, required=False,
@@ -575,7 +576,7 @@ class StreakLevelInline(admin.TabularInline):
     model = StreakLevel
     extra = 0
     can_delete = False
-    fields = ("name", "target_count_of_sequence", "classification_link", "reached")
+    fields = ("name", "cycles_needed", "classification_link", "reached")
     readonly_fields = fields
     verbose_name_plural = "streak levels"
 
@@ -586,6 +587,10 @@ class StreakLevelInline(admin.TabularInline):
         )
         return (super().get_queryset(request).select_related("classification")
                 .annotate(reached_count=Coalesce(Subquery(reached), 0)))
+
+    @admin.display(description="Met cycles needed")
+    def cycles_needed(self, obj: StreakLevel) -> int:
+        return obj.target_count_of_sequence
 
     @admin.display(description="Reward classification")
     def classification_link(self, obj: StreakLevel) -> str:
@@ -688,8 +693,10 @@ class TargetGroupAdmin(ServiceValidationAsFormErrors, admin.ModelAdmin):
         levels = sorted(obj.levels.all(), key=lambda level: level.target_count_of_sequence)
         if not levels:
             return "-"
-        return format_html_join(mark_safe("<br>"), "{} ({})",
-                                ((lvl.name, lvl.target_count_of_sequence) for lvl in levels))
+        return format_html_join(
+            mark_safe("<br>"), "{}",
+            ((nowrap(f"{lvl.name} ({lvl.target_count_of_sequence})"),) for lvl in levels),
+        )
 
     @admin.display(description="Enrolled", ordering="enrolled_count")
     def enrolled_count(self, obj: TargetGroup) -> str:
@@ -708,6 +715,13 @@ class TargetGroupAdmin(ServiceValidationAsFormErrors, admin.ModelAdmin):
                            active, f" ({total - active} unenrolled)" if total > active else "")
 
     # Add: one page, one service call. Change: only what target_group_update allows.
+    def get_changeform_initial_data(self, request):
+        initial = {"tracking_type": TargetGroup.TrackingType.STREAKS}
+        programs = list(Program.objects.values_list("pk", flat=True)[:2])
+        if len(programs) == 1:
+            initial["program"] = programs[0]
+        return {**initial, **super().get_changeform_initial_data(request)}
+
     def get_fieldsets(self, request, obj=None):
         return self.add_fieldsets if obj is None else self.fieldsets
 
@@ -797,22 +811,17 @@ class TargetGroupAdmin(ServiceValidationAsFormErrors, admin.ModelAdmin):
     def delete_model(self, request, obj):
         services.target_group_delete(group=obj)
 
-    def delete_queryset(self, request, queryset):
-        kept = 0
-        for group in queryset:
-            try:
-                services.target_group_delete(group=group)
-            except ApplicationError:
-                kept += 1
-        if kept:
-            self.message_user(
-                request,
-                ngettext("%d target group kept: customers are enrolled in it; set it "
-                         "inactive instead.",
-                         "%d target groups kept: customers are enrolled in them; set them "
-                         "inactive instead.", kept) % kept,
-                messages.WARNING,
-            )
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # one by one, where nobody is enrolled
+        return actions
+
+    def response_add(self, request, obj, post_url_continue=None):
+        # Land on the new group, so the generated periods can be checked (and edited).
+        if "_addanother" not in request.POST and "_popup" not in request.POST:
+            request.POST = request.POST.copy()
+            request.POST["_continue"] = "1"
+        return super().response_add(request, obj, post_url_continue)
 
 
 @admin.register(Enrolment)
@@ -822,7 +831,7 @@ class EnrolmentAdmin(admin.ModelAdmin):
 
     change_form_template = "admin/achievements/enrolment/change_form.html"
     list_display = ("customer_display", "group", "active", "current_count", "longest_count",
-                    "epoch", "enrolled", "counting")
+                    "epoch", "enrolled")
     list_filter = ("active", "group__tracking_type", "group__program", "group")
     search_fields = ("=customer__integration_id",)
     search_help_text = "A customer's integration id, exactly."
@@ -843,10 +852,6 @@ class EnrolmentAdmin(admin.ModelAdmin):
     @admin.display(description="Enrolled at", ordering="enrolled_at")
     def enrolled(self, obj: Enrolment) -> str:
         return nowrap(compact_datetime(obj.enrolled_at))
-
-    @admin.display(description="Counting from", ordering="counting_from")
-    def counting(self, obj: Enrolment) -> str:
-        return nowrap(compact_datetime(obj.counting_from))
 
     @admin.display(description="Cycles")
     def ledger(self, obj: Enrolment) -> str:

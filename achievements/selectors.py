@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.db import connection
 from django.db.models import (
     Case,
     Exists,
@@ -221,27 +222,23 @@ def customer_achievement_list(
     statuses: Iterable[str] | None = None,
 ) -> list[CustomerAchievement]:
     """One entry per achievement of the customer's program in a running campaign, with the
-    status right for `now`. Two queries, whatever the number of iterations."""
-    latest_id = (
-        AchievementProgress.objects.filter(achievement=OuterRef("pk"), customer=customer)
-        .order_by(*CURRENT_FIRST)
-        .values("pk")[:1]
-    )
-    achievements = (
-        Achievement.objects.filter(campaign__program_id=customer.program_id,
-                                   campaign__state=Campaign.State.RUNNING)
-        .select_related("campaign__program")
-        .annotate(latest_id=Subquery(latest_id))
-        .order_by("campaign_id", "pk")
-    )
+    status right for `now`. The definitions come from the per-process cache; the customer's
+    current iterations take one query (DISTINCT ON on PostgreSQL)."""
+    achievements = sorted(program_definitions(program=customer.program).achievements,
+                          key=lambda a: (a.campaign_id, a.pk))
     if campaign_ids:
-        achievements = achievements.filter(campaign_id__in=list(campaign_ids))
-    achievements = list(achievements)
-    records = AchievementProgress.objects.in_bulk(
-        [a.latest_id for a in achievements if a.latest_id is not None]
-    )
+        wanted_campaigns = set(campaign_ids)
+        achievements = [a for a in achievements if a.campaign_id in wanted_campaigns]
+    rows = AchievementProgress.objects.filter(
+        customer=customer, achievement_id__in=[a.pk for a in achievements]
+    ).order_by("achievement_id", *CURRENT_FIRST)
+    if connection.features.can_distinct_on_fields:
+        rows = rows.distinct("achievement_id")
+    records: dict[int, AchievementProgress] = {}
+    for row in rows:
+        records.setdefault(row.achievement_id, row)
     standings = [
-        _current_standing(achievement=a, latest=records.get(a.latest_id), now=now)
+        _current_standing(achievement=a, latest=records.get(a.pk), now=now)
         for a in achievements
     ]
     if statuses:

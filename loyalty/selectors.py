@@ -39,7 +39,7 @@ def campaign_list(*, program: Program) -> QuerySet[Campaign]:
 
 
 def customer_list(*, program: Program) -> QuerySet[Customer]:
-    return Customer.objects.filter(program=program)
+    return Customer.objects.filter(program=program).select_related("program")
 
 
 def currency_list(*, program: Program) -> QuerySet[Currency]:
