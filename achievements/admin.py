@@ -35,7 +35,13 @@ from achievements.services.streaks import GROUP_EDITABLE, group_time_zone
 from config.admin import ServiceErrorsAsFormErrors
 from config.api.fields import plain_number
 from config.exceptions import ApplicationError
-from loyalty.admin import compact_datetime, nowrap, plain_amount, stored
+from loyalty.admin import (
+    ProgramColumnWhenSeveral,
+    compact_datetime,
+    nowrap,
+    plain_amount,
+    stored,
+)
 from loyalty.models import Program
 
 
@@ -483,7 +489,27 @@ class PeriodValuesForm(forms.ModelForm):
                 self.initial[name] = Decimal(plain_amount(value)) if value is not None else None
 
 
-class TargetPeriodInline(admin.TabularInline):
+class GroupPartInline:
+    """Periods, targets and levels are parts of their group, changed only through
+    target_group_update: the group's permissions apply, and none is added or deleted here."""
+
+    def _group_admin(self):
+        return self.admin_site.get_model_admin(TargetGroup)
+
+    def has_view_permission(self, request, obj=None):
+        return self._group_admin().has_view_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._group_admin().has_change_permission(request, obj)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class TargetPeriodInline(GroupPartInline, admin.TabularInline):
     model = TargetPeriod
     form = PeriodValuesForm
     extra = 0
@@ -538,11 +564,8 @@ class TargetPeriodInline(admin.TabularInline):
         return format_html('<span class="laurel-period laurel-period-{}">{}</span>',
                            status.lower(), status)
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-
-class TargetInline(admin.StackedInline):
+class TargetInline(GroupPartInline, admin.StackedInline):
     model = Target
     form = TargetEditForm
     extra = 0
@@ -568,11 +591,8 @@ class TargetInline(admin.StackedInline):
         return _admin_link("admin:loyalty_classification_change", obj.classification_id,
                            str(obj.classification))
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-
-class StreakLevelInline(admin.TabularInline):
+class StreakLevelInline(GroupPartInline, admin.TabularInline):
     model = StreakLevel
     extra = 0
     can_delete = False
@@ -603,17 +623,14 @@ class StreakLevelInline(admin.TabularInline):
     def reached(self, obj: StreakLevel) -> int:
         return getattr(obj, "reached_count", 0)
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
     def has_change_permission(self, request, obj=None):
         return False
 
 
 @admin.register(TargetGroup)
-class TargetGroupAdmin(ServiceValidationAsFormErrors, admin.ModelAdmin):
+class TargetGroupAdmin(ProgramColumnWhenSeveral, ServiceValidationAsFormErrors, admin.ModelAdmin):
     change_form_template = "admin/achievements/targetgroup/change_form.html"
-    list_display = ("name", "program", "tracking_type", "frequency_display", "total_periods",
+    list_display = ("name", "program", "tracking_type", "frequency_display", "periods_count",
                     "levels_display", "active", "enrolled_count")
     list_filter = ("tracking_type", "active", "program")
     search_fields = ("name",)
@@ -621,15 +638,20 @@ class TargetGroupAdmin(ServiceValidationAsFormErrors, admin.ModelAdmin):
     ordering = ("program__name", "name")
     show_facets = admin.ShowFacets.ALWAYS
     # Everything but GROUP_EDITABLE is fixed after creation (target_group_update).
-    STRUCTURAL = ("program", "tracking_type", "target_evaluation_type", "frequency_type",
-                  "frequency", "recurring_cycles", "total_periods", "time_zone")
+    STRUCTURAL = tuple(
+        f for f in ("program", "tracking_type", "target_evaluation_type", "frequency_type",
+                    "frequency", "recurring_cycles", "total_periods", "time_zone",
+                    "grace_period", "reminder_window")
+        if f not in GROUP_EDITABLE
+    )
     readonly_fields = ("enrolled_customers", "created_at", "updated_at")
     fieldsets = (
         (None, {
             "fields": ("program", "name", "description", "active"),
-            "description": "After creation only the name, description, activity, grace and "
-            "reminder windows, the targets' name, description and condition, and the target "
-            "of each period change; the rest is fixed.",
+            "description": "After creation only the "
+            + ", ".join(str(TargetGroup._meta.get_field(f).verbose_name) for f in GROUP_EDITABLE)
+            + " of the group, the targets' name, description and condition, and the target of "
+            "each period change; the rest is fixed.",
         }),
         ("Tracking", {"fields": ("tracking_type", "target_evaluation_type")}),
         ("Cycles", {"fields": (("frequency_type", "frequency"), "recurring_cycles",
@@ -687,6 +709,10 @@ class TargetGroupAdmin(ServiceValidationAsFormErrors, admin.ModelAdmin):
     @admin.display(description="Frequency", ordering="frequency_type")
     def frequency_display(self, obj: TargetGroup) -> str:
         return frequency_label(obj)
+
+    @admin.display(description="Periods", ordering="total_periods")
+    def periods_count(self, obj: TargetGroup) -> int:
+        return obj.total_periods
 
     @admin.display(description="Levels")
     def levels_display(self, obj: TargetGroup) -> str:
@@ -827,7 +853,9 @@ class TargetGroupAdmin(ServiceValidationAsFormErrors, admin.ModelAdmin):
 @admin.register(Enrolment)
 class EnrolmentAdmin(admin.ModelAdmin):
     """Read-only: customers enrol over the API or with their first matching event; the
-    actions reset a streak or stop tracking, through the services."""
+    action stops tracking, through the service. Re-enrolling (a streak reset) may reach a
+    level that posts an achievement event and pays, which only `events` can do: events/admin.py
+    registers the subclass with that action."""
 
     change_form_template = "admin/achievements/enrolment/change_form.html"
     list_display = ("customer_display", "group", "active", "current_count", "longest_count",
@@ -839,7 +867,7 @@ class EnrolmentAdmin(admin.ModelAdmin):
     ordering = ("-enrolled_at", "-id")
     date_hierarchy = "enrolled_at"
     show_full_result_count = False
-    actions = ("reset_streak", "unenrol")
+    actions = ("unenrol",)
     fields = ("customer", "group", "active", "epoch", "current_count", "longest_count",
               "enrolled_at", "counting_from", "unenrolled_at", "ledger")
     readonly_fields = fields
@@ -875,32 +903,10 @@ class EnrolmentAdmin(admin.ModelAdmin):
         return False
 
     def has_enrol_permission(self, request) -> bool:
-        """Resetting and unenrolling need `change enrolment`, though the rows stay read-only."""
+        """Re-enrolling and unenrolling need `change enrolment`, though the rows stay
+        read-only."""
         opts = self.opts
         return request.user.has_perm(f"{opts.app_label}.{get_permission_codename('change', opts)}")
-
-    @admin.action(description="Reset streak (re-enrol with resetStreakStatus)",
-                  permissions=["enrol"])
-    def reset_streak(self, request, queryset):
-        now = timezone.now()
-        done = 0
-        for enrolment in queryset.select_related("group", "customer").order_by("pk"):
-            try:
-                services.enrolment_enrol(group=enrolment.group, customer=enrolment.customer,
-                                         now=now, reset_streak_status=True)
-            except ApplicationError as exc:
-                self.message_user(request, f"{enrolment}: {exc.message}", messages.ERROR)
-                continue
-            done += 1
-        if done:
-            self.message_user(
-                request,
-                ngettext("Reset %d streak: counting starts again now and the levels can be "
-                         "reached again.",
-                         "Reset %d streaks: counting starts again now and the levels can be "
-                         "reached again.", done) % done,
-                messages.SUCCESS,
-            )
 
     @admin.action(description="Unenrol", permissions=["enrol"])
     def unenrol(self, request, queryset):

@@ -415,12 +415,13 @@ def _probe_outcome(program: cel.Program, kind: str, label: str) -> None:
     raise ExpressionError(f"{label} fails on a sample event: {_runtime_message(errors[0])}")
 
 
-def expression_validate(*, source: str, kind: str) -> None:
+def expression_validate(*, source: str, kind: str, label: str | None = None) -> None:
     """Check a progressCondition (``kind="condition"``) or progressIncrement
-    (``kind="increment"``) before saving; raise ExpressionError naming the problem."""
-    label = _KIND_LABELS.get(kind)
-    if label is None:
+    (``kind="increment"``) before saving; raise ExpressionError naming the problem. `label`
+    names the field in messages (default: progressCondition / progressIncrement)."""
+    if kind not in _KIND_LABELS:
         raise ValueError(f"kind must be 'condition' or 'increment', got {kind!r}")
+    label = label or _KIND_LABELS[kind]
     try:
         program = expression_compile(source)
     except ExpressionError as exc:

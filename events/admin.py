@@ -18,8 +18,8 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import ngettext
 
 from achievements import selectors as achievement_selectors
-from achievements.admin import streak_view
-from achievements.models import AchievementProgress
+from achievements.admin import EnrolmentAdmin, streak_view
+from achievements.models import AchievementProgress, Enrolment
 from config.exceptions import ApplicationError
 from events import selectors, services
 from events.models import CustomerEvent
@@ -222,6 +222,40 @@ class CustomerEventAdmin(admin.ModelAdmin):
                 ngettext("%d event was already cancelled.", "%d events were already cancelled.",
                          already) % already,
                 messages.WARNING,
+            )
+
+
+# Enrolments: a streak reset may reach a level that posts an event and pays
+# ------------------------------------------------------------------------------
+admin.site.unregister(Enrolment)
+
+
+@admin.register(Enrolment)
+class EnrolmentResetAdmin(EnrolmentAdmin):
+    actions = ("reset_streak", "unenrol")
+
+    @admin.action(description="Reset streak (re-enrol with resetStreakStatus)",
+                  permissions=["enrol"])
+    def reset_streak(self, request, queryset):
+        now = timezone.now()
+        done = 0
+        for enrolment in queryset.select_related("group__program", "customer").order_by("pk"):
+            try:
+                services.enrolment_enrol(group=enrolment.group,
+                                         integration_id=enrolment.customer.integration_id,
+                                         now=now, reset_streak_status=True)
+            except ApplicationError as exc:
+                self.message_user(request, f"{enrolment}: {exc.message}", messages.ERROR)
+                continue
+            done += 1
+        if done:
+            self.message_user(
+                request,
+                ngettext("Reset %d streak: counting starts again now and the levels can be "
+                         "reached again.",
+                         "Reset %d streaks: counting starts again now and the levels can be "
+                         "reached again.", done) % done,
+                messages.SUCCESS,
             )
 
 

@@ -27,8 +27,6 @@ JOBS: dict[str, Callable[..., JobStats]] = {
 
 def job_run(*, job: str, now: datetime) -> JobRun:
     """Run one job as of `now` and return its record."""
-    work = JOBS[job]
     with job_run_record(job=job, now=now) as stats:
-        done = work(now=now)
-        stats.rows, stats.batches = done.rows, done.batches
-    return JobRun.objects.filter(job=job).order_by("-pk").first()
+        JOBS[job](now=now, stats=stats)
+    return stats.run

@@ -20,16 +20,20 @@ from achievements.models import (
     Achievement,
     AchievementProgress,
     CycleProgress,
+    Enrolment,
     StreakLevelAchievement,
+    TargetGroup,
 )
 from achievements.services import (
     EventFacts,
     StreakOutcome,
     achievement_progress_record_event,
     achievement_progress_rollback_event,
+    streak_recompute,
     streaks_record_event,
     streaks_rollback_event,
 )
+from achievements.services import streaks as streak_services
 from config.exceptions import ApplicationError, ConflictError, ItemFailedError, api_name
 from events.models import CustomerEvent
 from loyalty.models import AwardTransaction, Classification, Customer, Program
@@ -170,7 +174,7 @@ def _achievement_reference(record: AchievementProgress, trigger: CustomerEvent) 
 
 def _goal_event(*, customer: Customer, classification_id: int, amount: Decimal,
                 performed_on: datetime, description: str, reference: str,
-                trigger: CustomerEvent, now: datetime) -> CustomerEvent:
+                trigger: CustomerEvent | None, now: datetime) -> CustomerEvent:
     """An ACHIEVEMENT customer event Laurel posts for a goal reached: unique per reference."""
     return CustomerEvent.objects.create(
         program_id=customer.program_id, customer=customer,
@@ -203,7 +207,7 @@ def _milestone_reference_prefix(cycle: CycleProgress) -> str:
 
 
 def _post_streak_events(*, customer: Customer, outcome: StreakOutcome,
-                        trigger: CustomerEvent, now: datetime) -> tuple[list, list]:
+                        trigger: CustomerEvent | None, now: datetime) -> tuple[list, list]:
     """Post the ACHIEVEMENT events of streak levels and milestones reached; cancel those of
     levels and milestones taken back. Returns (effects, events posted)."""
     effects: list[dict[str, Any]] = []
@@ -225,9 +229,9 @@ def _post_streak_events(*, customer: Customer, outcome: StreakOutcome,
         target = cycle.target
         event = _goal_event(
             customer=customer, classification_id=target.classification_id,
-            amount=cycle.value, performed_on=cycle.met_at or trigger.performed_on,
+            amount=cycle.value, performed_on=cycle.met_at or now,
             description=f"Met target {target.name} in {cycle.period.ref_code}",
-            reference=f"{_milestone_reference_prefix(cycle)}event:{trigger.pk}",
+            reference=f"{_milestone_reference_prefix(cycle)}event:{trigger.pk if trigger else 0}",
             trigger=trigger, now=now,
         )
         posted.append(event)
@@ -493,3 +497,19 @@ def event_cancel(*, event: CustomerEvent, now: datetime, reason: str = "") -> Ca
                              reason=reason or "Cancelled")
     return CancelResult(event=event, effects=jsonable(effects),
                         changed=True)
+
+
+@transaction.atomic
+def enrolment_enrol(*, group: TargetGroup, integration_id: str, now: datetime,
+                    reset_streak_status: bool = False) -> Enrolment:
+    """Enrol a customer (created on first sight) in a target group; a level the enrolment
+    reaches at once (a resumed streak whose targets were lowered) posts its achievement event
+    and pays, as an event would."""
+    customer = customer_get_or_create_locked(program=group.program, integration_id=integration_id)
+    enrolment = streak_services.enrolment_enrol(group=group, customer=customer, now=now,
+                                                reset_streak_status=reset_streak_status)
+    outcome = streak_recompute(enrolment=enrolment, now=now)
+    _, posted = _post_streak_events(customer=customer, outcome=outcome, trigger=None, now=now)
+    if posted:
+        _number_events(program_id=group.program_id, events=posted)
+    return enrolment

@@ -516,8 +516,12 @@ def wallet_adjust(*, customer: Customer, currency: Currency, amount: Decimal, re
 # ------------------------------------------------------------------------------
 @dataclass
 class JobStats:
+    """What a job run has done so far; job services add to it batch by batch, so a run that
+    crashes is recorded with what it had committed."""
+
     rows: int = 0
     batches: int = 0
+    run: JobRun | None = None
 
 
 @contextmanager
@@ -529,7 +533,7 @@ def job_run_record(*, job: str, now: datetime) -> Iterator[JobStats]:
     """
     started = time.monotonic()
     run = JobRun.objects.create(job=job, now=now, started_at=timezone.now())
-    stats = JobStats()
+    stats = JobStats(run=run)
     try:
         yield stats
     except Exception as exc:
@@ -545,11 +549,20 @@ def job_run_record(*, job: str, now: datetime) -> Iterator[JobStats]:
                                 "error"])
 
 
-def notifications_record(*, notifications: list[Notification]) -> None:
+def notifications_record(*, notifications: list[Notification]) -> int:
     """Store notifications once each (unique by program and key, so a job that runs twice
-    records them once); those of programs with a webhook wait for delivery."""
+    records them once); those of programs with a webhook wait for delivery. Returns how many
+    were new."""
     if not notifications:
-        return
+        return 0
+    known = set(
+        Notification.objects.filter(program_id__in={n.program_id for n in notifications},
+                                    key__in=[n.key for n in notifications])
+        .values_list("program_id", "key")
+    )
+    notifications = [n for n in notifications if (n.program_id, n.key) not in known]
+    if not notifications:
+        return 0
     hooked = set(
         Program.objects.filter(pk__in={n.program_id for n in notifications})
         .exclude(webhook_url="").values_list("pk", flat=True)
@@ -559,6 +572,7 @@ def notifications_record(*, notifications: list[Notification]) -> None:
             notification.delivery = Notification.Delivery.PENDING
             notification.next_attempt_at = notification.occurred_at
     Notification.objects.bulk_create(notifications, ignore_conflicts=True, batch_size=1000)
+    return len(notifications)
 
 
 WEBHOOK_MAX_ATTEMPTS = 8
@@ -597,14 +611,15 @@ def notifications_retry(*, notification_ids: Iterable[int], now: datetime) -> in
     )
 
 
-def notifications_deliver_due(*, now: datetime, batch_size: int = 100) -> JobStats:
+def notifications_deliver_due(*, now: datetime, batch_size: int = 100,
+                              stats: JobStats | None = None) -> JobStats:
     """POST due notifications to their program's webhook, signed; retry failures with
     exponential backoff (1, 2, 4, ... minutes) and give up after WEBHOOK_MAX_ATTEMPTS.
 
     Rows are claimed with SKIP LOCKED, so workers share the work; a failed delivery only
-    reschedules its own row.
+    reschedules its own row, whatever went wrong.
     """
-    stats = JobStats()
+    stats = stats if stats is not None else JobStats()
     while True:
         with transaction.atomic():
             batch = list(
@@ -621,7 +636,7 @@ def notifications_deliver_due(*, now: datetime, batch_size: int = 100) -> JobSta
                     _webhook_post(url=program.webhook_url, body=body,
                                   signature=webhook_signature(secret=program.webhook_secret,
                                                               body=body))
-                except (OSError, ValueError, urllib.error.URLError) as exc:
+                except Exception as exc:  # any failure of one endpoint is that row's only
                     notification.last_error = f"{type(exc).__name__}: {exc}"[:1000]
                     if notification.attempts >= WEBHOOK_MAX_ATTEMPTS:
                         notification.delivery = Notification.Delivery.FAILED

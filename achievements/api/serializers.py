@@ -261,8 +261,6 @@ class TargetGroupUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False)
     description = serializers.CharField(max_length=255, required=False, allow_blank=True)
     active = serializers.BooleanField(required=False)
-    grace_period = serializers.DurationField(required=False)
-    reminder_window = serializers.DurationField(required=False)
     targets = serializers.ListField(child=serializers.DictField(), required=False)
 
 

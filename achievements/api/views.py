@@ -8,7 +8,6 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics
-from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
@@ -21,8 +20,6 @@ from achievements.api.serializers import (
     CustomerAchievementFilterSerializer,
     CustomerProgressSerializer,
     CustomerStreakSerializer,
-    EnrolmentInputSerializer,
-    EnrolmentSerializer,
     TargetGroupSerializer,
     TargetGroupUpdateSerializer,
 )
@@ -31,11 +28,10 @@ from config.api.fields import plain_number
 from config.api.renderers import CSVRenderer
 from config.exceptions import ApplicationError
 from loyalty.api.mixins import ProgramScopedMixin
-from loyalty.api.permissions import DEFINITION_WRITERS, EVERY_SCOPE
+from loyalty.api.permissions import DEFINITION_WRITERS
 from loyalty.api.views import CrudViewSet
 from loyalty.models import Campaign
 from loyalty.selectors import customer_list
-from loyalty.services import customer_get_or_create
 
 
 @extend_schema_view(
@@ -220,9 +216,7 @@ class TargetGroupViewSet(ProgramScopedMixin, CrudViewSet):
     queryset = TargetGroup.objects.none()
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
-    @property
-    def write_scopes(self):
-        return EVERY_SCOPE if self.action in ("enrol", "unenrol") else DEFINITION_WRITERS
+    write_scopes = DEFINITION_WRITERS
 
     def get_queryset(self):
         return selectors.target_group_list(program=self.program)
@@ -259,38 +253,6 @@ class TargetGroupViewSet(ProgramScopedMixin, CrudViewSet):
 
     def perform_destroy(self, instance):
         services.target_group_delete(group=instance)
-
-    def _customer(self, integration_id: str):
-        customer, _ = customer_get_or_create(program=self.program, integration_id=integration_id)
-        return customer
-
-    @extend_schema(request=EnrolmentInputSerializer, responses={200: EnrolmentSerializer},
-                   summary="Enrol a customer (resetStreakStatus clears the count and levels)")
-    @action(detail=True, methods=["post"])
-    def enrol(self, request, *args, **kwargs):
-        group = self.get_object()
-        body = EnrolmentInputSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        enrolment = services.enrolment_enrol(
-            group=group, customer=self._customer(body.validated_data["customer"]),
-            now=timezone.now(),
-            reset_streak_status=body.validated_data["reset_streak_status"],
-        )
-        return Response(EnrolmentSerializer(enrolment).data)
-
-    @extend_schema(request=EnrolmentInputSerializer, responses={200: EnrolmentSerializer},
-                   summary="Stop tracking a customer from now on")
-    @action(detail=True, methods=["post"])
-    def unenrol(self, request, *args, **kwargs):
-        group = self.get_object()
-        body = EnrolmentInputSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        customer = get_object_or_404(customer_list(program=self.program),
-                                     integration_id=body.validated_data["customer"])
-        enrolment = services.enrolment_unenrol(group=group, customer=customer,
-                                               now=timezone.now())
-        return Response(EnrolmentSerializer(enrolment).data)
-
 
 @extend_schema(
     summary="A customer's streaks: counts, levels and the per-cycle ledger",

@@ -31,12 +31,12 @@ from loyalty.services import JobStats, notifications_record
 BATCH_SIZE = 5000
 
 
-def achievement_iterations_close_due(*, now: datetime,
-                                     batch_size: int = BATCH_SIZE) -> JobStats:
+def achievement_iterations_close_due(*, now: datetime, batch_size: int = BATCH_SIZE,
+                                     stats: JobStats | None = None) -> JobStats:
     """Every `inprogress` iteration whose end has passed becomes `expired`, with an
     `achievementExpired` notification each. Recurring achievements then start afresh on the
     customer's next event (reads already say `not_started`)."""
-    stats = JobStats()
+    stats = stats if stats is not None else JobStats()
     while True:
         with transaction.atomic():
             ids = list(
@@ -92,6 +92,36 @@ def _met_cycles_after(period: TargetPeriod) -> Subquery:
     )
 
 
+def _runs_broken(*, group: TargetGroup, target, period: TargetPeriod,
+                 enrolment_ids: list[int],
+                 targets_by_period: dict[int, object]) -> list[tuple[int, int, int]]:
+    """Of the enrolments that missed `period`: (enrolment, customer, run) for those whose
+    streak ran into it, i.e. the run of met cycles just before it was not empty. Read from the
+    ledger, not from stored counts, so it is right whenever the job runs."""
+    earlier = TargetPeriod.objects.filter(group=group, position__lt=period.position).order_by(
+        "-position").values_list("pk", "start_date")
+    earlier = list(earlier)
+    met: dict[int, set[int]] = {}
+    rows = CycleProgress.objects.filter(
+        enrolment_id__in=enrolment_ids, target=target,
+        period_id__in=[pk for pk, _ in earlier],
+    ).values_list("enrolment_id", "period_id", "value")
+    for enrolment_id, period_id, value in rows:
+        if value >= targets_by_period.get(period_id, value + 1):
+            met.setdefault(enrolment_id, set()).add(period_id)
+    broken = []
+    for enrolment_id, customer_id, counting_from in Enrolment.objects.filter(
+        pk__in=enrolment_ids).values_list("pk", "customer_id", "counting_from"):
+        run = 0
+        for period_id, start in earlier:
+            if start < counting_from or period_id not in met.get(enrolment_id, ()):
+                break
+            run += 1
+        if run:
+            broken.append((enrolment_id, customer_id, run))
+    return broken
+
+
 def _close_period_batch(*, period: TargetPeriod, now: datetime, batch_size: int) -> int | None:
     """Close one batch of a period's enrolments; returns how many, or None when another
     worker holds the period."""
@@ -119,31 +149,28 @@ def _close_period_batch(*, period: TargetPeriod, now: datetime, batch_size: int)
     )
     if group.tracking_type == TargetGroup.TrackingType.STREAKS and ids:
         target = group.targets.filter(active=True).order_by("pk").first()
-        target_value = TargetValue.objects.filter(target=target, period=period).values_list(
-            "value", flat=True).first()
-        missed = (
+        targets_by_period = dict(
+            TargetValue.objects.filter(target=target).values_list("period_id", "value"))
+        missed = list(
             CycleProgress.objects.filter(period=period, target=target, enrolment_id__in=ids,
-                                         value__lt=target_value,
+                                         value__lt=targets_by_period[period.pk],
                                          enrolment__counting_from__lte=period.start_date)
             .values_list("enrolment_id", flat=True)
         )
-        broken = list(
-            Enrolment.objects.filter(pk__in=missed, current_count__gt=0)
-            .values_list("pk", "customer_id", "current_count")
-        )
-        if broken:
-            Enrolment.objects.filter(pk__in=[pk for pk, _, _ in broken]).update(
-                current_count=_met_cycles_after(period)
-            )
+        if missed:
+            broken = _runs_broken(group=group, target=target, period=period,
+                                  enrolment_ids=missed, targets_by_period=targets_by_period)
+            Enrolment.objects.filter(pk__in=missed).update(
+                current_count=_met_cycles_after(period))
             notifications_record(notifications=[
                 Notification(
                     program_id=group.program_id, customer_id=customer_id,
                     kind=Notification.Kind.STREAK_BROKEN,
                     key=f"streakBroken:{pk}:{period.pk}", occurred_at=now,
                     payload={"targetGroupId": group.pk, "targetGroupName": group.name,
-                             "periodRefCode": period.ref_code, "previousCount": count},
+                             "periodRefCode": period.ref_code, "previousCount": run},
                 )
-                for pk, customer_id, count in broken
+                for pk, customer_id, run in broken
             ])
     if ids:
         period.closed_through_enrolment = ids[-1]
@@ -153,11 +180,12 @@ def _close_period_batch(*, period: TargetPeriod, now: datetime, batch_size: int)
     return len(ids)
 
 
-def streak_cycles_close_due(*, now: datetime, batch_size: int = BATCH_SIZE) -> JobStats:
+def streak_cycles_close_due(*, now: datetime, batch_size: int = BATCH_SIZE,
+                            stats: JobStats | None = None) -> JobStats:
     """Once a cycle's end plus the group's grace period has passed, every enrolled customer's
     cycle becomes final (met or missed); a miss resets a continuous streak, with a
     `streakBroken` notification where a count went to 0."""
-    stats = JobStats()
+    stats = stats if stats is not None else JobStats()
     due = [
         period for period in
         TargetPeriod.objects.select_related("group").filter(
@@ -177,10 +205,10 @@ def streak_cycles_close_due(*, now: datetime, batch_size: int = BATCH_SIZE) -> J
     return stats
 
 
-def periods_open_due(*, now: datetime) -> JobStats:
+def periods_open_due(*, now: datetime, stats: JobStats | None = None) -> JobStats:
     """Target periods and fixed-schedule achievements whose start has come: record it once
     (`periodStarted`, `achievementStarted`)."""
-    stats = JobStats()
+    stats = stats if stats is not None else JobStats()
     with transaction.atomic():
         periods = list(
             TargetPeriod.objects.select_for_update(skip_locked=True, of=("self",))
@@ -209,15 +237,16 @@ def periods_open_due(*, now: datetime) -> JobStats:
                                     "fixedStartDate": a.fixed_start_date.isoformat()})
               for a in achievements),
         ])
-        stats.rows = len(periods) + len(achievements)
-        stats.batches = 1
+        stats.rows += len(periods) + len(achievements)
+        stats.batches += 1
     return stats
 
 
-def streaks_at_risk_notify(*, now: datetime, batch_size: int = BATCH_SIZE) -> JobStats:
+def streaks_at_risk_notify(*, now: datetime, batch_size: int = BATCH_SIZE,
+                           stats: JobStats | None = None) -> JobStats:
     """For running cycles ending within the group's reminder window and not yet met, one
     `streakAtRisk` per customer and cycle."""
-    stats = JobStats()
+    stats = stats if stats is not None else JobStats()
     running = TargetPeriod.objects.select_related("group").filter(
         start_date__lte=now, end_date__gt=now, group__active=True,
         group__reminder_window__gt=timedelta(0),
@@ -238,7 +267,7 @@ def streaks_at_risk_notify(*, now: datetime, batch_size: int = BATCH_SIZE) -> Jo
                 Enrolment.objects.filter(group=group, active=True, pk__gt=last)
                 .exclude(Exists(met)).order_by("pk").values_list("pk", "customer_id")[:batch_size]
             )
-            notifications_record(notifications=[
+            stats.rows += notifications_record(notifications=[
                 Notification(program_id=group.program_id, customer_id=customer_id,
                              kind=Notification.Kind.STREAK_AT_RISK,
                              key=f"streakAtRisk:{pk}:{period.pk}", occurred_at=now,
@@ -247,7 +276,6 @@ def streaks_at_risk_notify(*, now: datetime, batch_size: int = BATCH_SIZE) -> Jo
                                       "endDate": period.end_date.isoformat()})
                 for pk, customer_id in batch
             ])
-            stats.rows += len(batch)
             stats.batches += 1
             if len(batch) < batch_size:
                 break

@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from achievements import periods, rules, streaks
 from achievements.models import (
@@ -46,7 +46,7 @@ FREQUENCY_UNITS = {
     TargetGroup.FrequencyType.YEARLY: ("Y", 1),
 }
 # Editable after creation (Capillary: name, description, expression, filters, target values).
-GROUP_EDITABLE = ("name", "description", "active", "grace_period", "reminder_window")
+GROUP_EDITABLE = ("name", "description", "active")
 TARGET_EDITABLE = ("name", "description", "expression", "filters", "default_values")
 # KPIs that a RETURN event takes back from a purchase target.
 RETURNABLE = (Kpi.COUNT, Kpi.SALES, Kpi.GROSS_SALES, Kpi.QUANTITY)
@@ -109,7 +109,8 @@ def _validate_targets(*, program: Program, tracking_type: str, rows: list[dict[s
         if any(v <= 0 for v in values):
             _errors(errors, f"targets.{i}.default_values", "Every defaultValue must be > 0.")
         try:
-            rules.expression_validate(source=row.get("expression") or "true", kind="condition")
+            rules.expression_validate(source=row.get("expression") or "true", kind="condition",
+                                      label="expression")
         except rules.ExpressionError as exc:
             _errors(errors, f"targets.{i}.expression", exc.message)
         kpi = row["target_type"]
@@ -192,7 +193,12 @@ def target_group_create(*, program: Program, name: str, tracking_type: str,
     if errors:
         raise ValidationError(errors)
     group.total_periods = len(periods)
-    group.save()
+    try:
+        with transaction.atomic():
+            group.save()
+    except IntegrityError as exc:  # a concurrent create took the name first
+        raise ConflictError(f"A target group named '{name}' already exists.",
+                            field="name") from exc
     period_rows = TargetPeriod.objects.bulk_create([
         TargetPeriod(group=group, position=i, ref_code=row["ref_code"],
                      start_date=row["start_date"], end_date=row["end_date"],
@@ -247,7 +253,12 @@ def target_group_update(*, group: TargetGroup, data: dict[str, Any]) -> TargetGr
         if key in data:
             setattr(group, key, data[key])
     group.full_clean(validate_constraints=False)
-    group.save()
+    try:
+        with transaction.atomic():
+            group.save()
+    except IntegrityError as exc:
+        raise ConflictError(f"A target group named '{new_name}' already exists.",
+                            field="name") from exc
     targets = {t.pk: t for t in group.targets.all()}
     period_rows = list(group.periods.order_by("position"))
     for i, row in enumerate(data.get("targets") or []):
@@ -257,13 +268,15 @@ def target_group_update(*, group: TargetGroup, data: dict[str, Any]) -> TargetGr
                                    "structural change.", field=f"targets.{i}.id")
         locked = [key for key in row if key not in (*TARGET_EDITABLE, "id")]
         if locked:
+            names = sorted(api_name(key) for key in locked)
             raise ApplicationError("Only a target's name, description, expression, filters and "
-                                   "values change: "
-                                   + ", ".join(sorted(api_name(key) for key in locked)),
-                                   field=f"targets.{i}.{locked[0]}")
+                                   "values change: " + ", ".join(names),
+                                   field=f"targets.{i}.{locked[0]}",
+                                   extra={"lockedFields": [f"targets.{i}.{n}" for n in names]})
         if "expression" in row:
             try:
-                rules.expression_validate(source=row["expression"], kind="condition")
+                rules.expression_validate(source=row["expression"], kind="condition",
+                                          label="expression")
             except rules.ExpressionError as exc:
                 raise ApplicationError(exc.message, field=f"targets.{i}.expression") from exc
         for key in ("name", "description", "expression", "filters"):
@@ -294,7 +307,8 @@ def _cycle_start_at(group: TargetGroup, at: datetime) -> datetime:
 def enrolment_enrol(*, group: TargetGroup, customer: Customer, now: datetime,
                     reset_streak_status: bool = False) -> Enrolment:
     """Enrol (explicitly) in every cycle from the current one. Re-enrolling with
-    `reset_streak_status` clears the count and lets the levels be reached again."""
+    `reset_streak_status` clears the count and lets the levels be reached again. Levels the
+    (re-)enrolment reaches are for the caller to settle: see events.services.enrolment_enrol."""
     customer = customer_lock(customer_id=customer.pk)
     if not group.active:
         raise ApplicationError("This target group is not active.", field="target_group")
@@ -313,7 +327,6 @@ def enrolment_enrol(*, group: TargetGroup, customer: Customer, now: datetime,
         enrolment.counting_from = now
         enrolment.current_count = 0
     enrolment.save()
-    streak_recompute(enrolment=enrolment, now=now)
     return enrolment
 
 
@@ -353,18 +366,16 @@ class StreakOutcome:
 
 
 def _sign(target: Target, event: EventFacts) -> int:
-    """+1 when the event counts for the target, -1 when it takes back (a RETURN), 0 else."""
+    """+1 when the event counts for the target, -1 when it takes back (a RETURN against a
+    purchase or any-activity target), 0 when it does not concern the target."""
     if event.type == "ACHIEVEMENT":
         return 1 if target.event_name == "ACHIEVEMENT" else 0
-    if not target.event_name or target.event_name == event.type:
+    if target.event_name == event.type:
         return 1
-    if (
-        event.type == "RETURN"
-        and target.event_name in ("", "PURCHASE")
-        and target.target_type in RETURNABLE
-    ):
-        return -1
-    return 0
+    if event.type == "RETURN":
+        returnable = target.event_name in ("", "PURCHASE") and target.target_type in RETURNABLE
+        return -1 if returnable else 0
+    return 1 if not target.event_name else 0
 
 
 def _number(value: Any) -> Decimal:
@@ -468,6 +479,15 @@ def streaks_record_event(*, customer: Customer, event: EventFacts,
                 counting_from=period.start_date)
         if not enrolment.active:
             continue
+        if (
+            period.start_date < enrolment.counting_from and enrolment.epoch == 1
+            and target.enrolment_method == Target.EnrolmentMethod.TRANSACTION
+        ):
+            # Implicit enrolment counts from the first cycle with activity, whatever order
+            # the events arrive in: a late event for an earlier cycle moves the start back.
+            enrolment.counting_from = period.start_date
+            enrolment.save(update_fields=["counting_from"])
+            recompute[enrolment.pk] = (enrolment, group)
         cycle = cycles.get((enrolment.pk, target.pk, period.pk))
         if cycle is None:
             cycle = cycles[(enrolment.pk, target.pk, period.pk)] = CycleProgress.objects.create(
@@ -575,11 +595,11 @@ def streak_recompute(*, enrolment: Enrolment, now: datetime, at: datetime | None
         for a in StreakLevelAchievement.objects.select_related("level", "cycle__period").filter(
             enrolment=enrolment, epoch=enrolment.epoch, revoked_at__isnull=True)
     }
-    met_rows = {row.cycle.pk: row for row in rows if row.cycle is not None}
+    # A level can be taken back while the cycle that reached it is not final: the count can
+    # only fall below it then because a cycle of its run, still open to events, was un-met.
     revocable = {
         n for n, a in achieved.items()
-        if a.cycle_id in met_rows
-        and met_rows[a.cycle_id].state != streaks.MET
+        if a.cycle is not None
         and not streaks.is_final(end=a.cycle.period.end_date, grace=group.grace_period, now=now)
     }
     change = streaks.level_changes(count=count.current, levels=list(levels),

@@ -2,12 +2,16 @@
 
 import logging
 
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from achievements.api.serializers import EnrolmentInputSerializer, EnrolmentSerializer
+from achievements.selectors import target_group_list
+from achievements.services import enrolment_unenrol
 from config.api.exception_handler import laurel_exception_handler
 from events import selectors, services
 from events.api.filters import CustomerEventFilter
@@ -20,7 +24,8 @@ from events.api.serializers import (
 )
 from events.models import CustomerEvent
 from loyalty.api.mixins import ProgramScopedMixin
-from loyalty.api.permissions import INTEGRATION_WRITERS
+from loyalty.api.permissions import EVERY_SCOPE, INTEGRATION_WRITERS
+from loyalty.selectors import customer_list
 
 logger = logging.getLogger(__name__)
 
@@ -127,3 +132,40 @@ class CustomerEventViewSet(ProgramScopedMixin, mixins.ListModelMixin,
         return Response(self._render(result.event, many=False,
                                      serializer_class=CustomerEventResultSerializer,
                                      effects=result.effects))
+
+
+class TargetGroupEnrolmentApi(ProgramScopedMixin, generics.GenericAPIView):
+    """Base of the enrol/unenrol commands on /target-groups/{id}/."""
+
+    write_scopes = EVERY_SCOPE
+    serializer_class = EnrolmentInputSerializer
+
+    def group(self):
+        return get_object_or_404(target_group_list(program=self.program), pk=self.kwargs["pk"])
+
+
+@extend_schema(request=EnrolmentInputSerializer, responses={200: EnrolmentSerializer},
+               summary="Enrol a customer (resetStreakStatus clears the count and levels)")
+class TargetGroupEnrolApi(TargetGroupEnrolmentApi):
+    def post(self, request, *args, **kwargs):
+        group = self.group()
+        body = EnrolmentInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        enrolment = services.enrolment_enrol(
+            group=group, integration_id=body.validated_data["customer"], now=timezone.now(),
+            reset_streak_status=body.validated_data["reset_streak_status"],
+        )
+        return Response(EnrolmentSerializer(enrolment).data)
+
+
+@extend_schema(request=EnrolmentInputSerializer, responses={200: EnrolmentSerializer},
+               summary="Stop tracking a customer from now on")
+class TargetGroupUnenrolApi(TargetGroupEnrolmentApi):
+    def post(self, request, *args, **kwargs):
+        group = self.group()
+        body = EnrolmentInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        customer = get_object_or_404(customer_list(program=self.program),
+                                     integration_id=body.validated_data["customer"])
+        enrolment = enrolment_unenrol(group=group, customer=customer, now=timezone.now())
+        return Response(EnrolmentSerializer(enrolment).data)

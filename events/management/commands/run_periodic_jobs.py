@@ -18,7 +18,10 @@ class Command(BaseCommand):
     def handle(self, *args, now: str | None, job: list[str] | None, **options):
         at = timezone.now()
         if now:
-            at = parse_datetime(now)
+            try:
+                at = parse_datetime(now)
+            except ValueError:
+                at = None
             if at is None or at.tzinfo is None:
                 raise CommandError(f"--now must be ISO-8601 with an offset; got '{now}'.")
         for name in job or JOBS:
