@@ -55,5 +55,11 @@ schema: install-dev
 	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python manage.py spectacular \
 	  --validate --fail-on-warn --file /dev/null
 
+# Benchmarks (not part of `make test`): recreates the laurel_bench database, loads it, drives
+# gunicorn with wrk next to bare baselines and writes docs/benchmarks.md. See bench/README.md.
+bench: install-dev
+	bench/prereqs.sh
+	$(BIN)/python -m bench.run
+
 clean:
 	rm -rf $(VENV) .run db.sqlite3 staticfiles

@@ -186,12 +186,7 @@ CAPTION_FORMATS = {
     TargetGroup.FrequencyType.HALF_YEARLY: "%b %y",
     TargetGroup.FrequencyType.YEARLY: "%Y",
 }
-
-
-def _admin_link(url_name: str, pk: int, text: str) -> str:
-    return format_html('<a href="{}">{}</a>', reverse(url_name, args=[pk]), text)
-
-
+# The unit of "every N ..." in the frequency column.
 FREQUENCY_UNITS = {
     TargetGroup.FrequencyType.DAILY: "days",
     TargetGroup.FrequencyType.WEEKLY: "weeks",
@@ -200,6 +195,10 @@ FREQUENCY_UNITS = {
     TargetGroup.FrequencyType.HALF_YEARLY: "half-years",
     TargetGroup.FrequencyType.YEARLY: "years",
 }
+
+
+def _admin_link(url_name: str, pk: int, text: str) -> str:
+    return format_html('<a href="{}">{}</a>', reverse(url_name, args=[pk]), text)
 
 
 def frequency_label(group: TargetGroup) -> str:
@@ -489,6 +488,13 @@ class PeriodValuesForm(forms.ModelForm):
                 self.initial[name] = Decimal(plain_amount(value)) if value is not None else None
 
 
+def _editable_words() -> str:
+    """GROUP_EDITABLE in words: "name, description and active flag"."""
+    words = [{"active": "active flag"}.get(f, str(TargetGroup._meta.get_field(f).verbose_name))
+             for f in GROUP_EDITABLE]
+    return " and ".join([", ".join(words[:-1]), words[-1]] if len(words) > 1 else words)
+
+
 class GroupPartInline:
     """Periods, targets and levels are parts of their group, changed only through
     target_group_update: the group's permissions apply, and none is added or deleted here."""
@@ -648,10 +654,9 @@ class TargetGroupAdmin(ProgramColumnWhenSeveral, ServiceValidationAsFormErrors, 
     fieldsets = (
         (None, {
             "fields": ("program", "name", "description", "active"),
-            "description": "After creation only the "
-            + ", ".join(str(TargetGroup._meta.get_field(f).verbose_name) for f in GROUP_EDITABLE)
-            + " of the group, the targets' name, description and condition, and the target of "
-            "each period change; the rest is fixed.",
+            "description": f"After creation only the group's {_editable_words()}, the "
+            "targets' name, description and condition, and the target of each period change; "
+            "the rest is fixed.",
         }),
         ("Tracking", {"fields": ("tracking_type", "target_evaluation_type")}),
         ("Cycles", {"fields": (("frequency_type", "frequency"), "recurring_cycles",

@@ -535,7 +535,8 @@ class Enrolment(models.Model):
     active = models.BooleanField(default=True)
     epoch = models.PositiveIntegerField(default=1)
     counting_from = models.DateTimeField(
-        help_text="Cycles ending before this moment do not count (set on enrolment/reset)."
+        help_text="Cycles starting before this moment do not count: the running cycle's start "
+        "on enrolment, the moment of a reset (the streak starts over with the next cycle)."
     )
     current_count = models.PositiveIntegerField(default=0)
     longest_count = models.PositiveIntegerField(default=0)

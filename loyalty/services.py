@@ -611,13 +611,18 @@ def notifications_retry(*, notification_ids: Iterable[int], now: datetime) -> in
     )
 
 
+WEBHOOK_LEASE = timedelta(minutes=5)
+
+
 def notifications_deliver_due(*, now: datetime, batch_size: int = 100,
                               stats: JobStats | None = None) -> JobStats:
     """POST due notifications to their program's webhook, signed; retry failures with
     exponential backoff (1, 2, 4, ... minutes) and give up after WEBHOOK_MAX_ATTEMPTS.
 
-    Rows are claimed with SKIP LOCKED, so workers share the work; a failed delivery only
-    reschedules its own row, whatever went wrong.
+    A batch is claimed with SKIP LOCKED and leased (its next attempt moved a few minutes on)
+    in a short transaction; the POSTs happen outside any transaction, and each outcome is
+    written on its own. Workers share the work, a slow endpoint holds no lock, a crashed
+    delivery is retried when its lease ends, and one failure only reschedules its own row.
     """
     stats = stats if stats is not None else JobStats()
     while True:
@@ -628,28 +633,33 @@ def notifications_deliver_due(*, now: datetime, batch_size: int = 100,
                 .filter(delivery=Notification.Delivery.PENDING, next_attempt_at__lte=now)
                 .order_by("next_attempt_at", "pk")[:batch_size]
             )
-            for notification in batch:
-                program = notification.program
-                body = notification_body(notification)
-                notification.attempts += 1
-                try:
-                    _webhook_post(url=program.webhook_url, body=body,
-                                  signature=webhook_signature(secret=program.webhook_secret,
-                                                              body=body))
-                except Exception as exc:  # any failure of one endpoint is that row's only
-                    notification.last_error = f"{type(exc).__name__}: {exc}"[:1000]
-                    if notification.attempts >= WEBHOOK_MAX_ATTEMPTS:
-                        notification.delivery = Notification.Delivery.FAILED
-                    else:
-                        backoff = timedelta(minutes=2 ** (notification.attempts - 1))
-                        notification.next_attempt_at = now + backoff
+            Notification.objects.filter(pk__in=[n.pk for n in batch]).update(
+                next_attempt_at=now + WEBHOOK_LEASE)
+        for notification in batch:
+            program = notification.program
+            body = notification_body(notification)
+            notification.attempts += 1
+            try:
+                _webhook_post(url=program.webhook_url, body=body,
+                              signature=webhook_signature(secret=program.webhook_secret,
+                                                          body=body))
+            except Exception as exc:  # any failure of one endpoint is that row's only
+                notification.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+                if notification.attempts >= WEBHOOK_MAX_ATTEMPTS:
+                    notification.delivery = Notification.Delivery.FAILED
                 else:
-                    notification.delivery = Notification.Delivery.DELIVERED
-                    notification.delivered_at = now
-                    notification.last_error = ""
-                notification.save(update_fields=["attempts", "delivery", "next_attempt_at",
-                                                 "delivered_at", "last_error"])
-            stats.rows += len(batch)
-            stats.batches += 1
+                    backoff = timedelta(minutes=2 ** (notification.attempts - 1))
+                    notification.next_attempt_at = now + backoff
+            else:
+                notification.delivery = Notification.Delivery.DELIVERED
+                notification.delivered_at = now
+                notification.last_error = ""
+            Notification.objects.filter(pk=notification.pk).update(
+                attempts=notification.attempts, delivery=notification.delivery,
+                next_attempt_at=notification.next_attempt_at,
+                delivered_at=notification.delivered_at, last_error=notification.last_error,
+            )
+        stats.rows += len(batch)
+        stats.batches += 1
         if len(batch) < batch_size:
             return stats

@@ -282,6 +282,11 @@ def target_group_update(*, group: TargetGroup, data: dict[str, Any]) -> TargetGr
         for key in ("name", "description", "expression", "filters"):
             if key in row:
                 setattr(target, key, row[key])
+        try:
+            target.full_clean(exclude=["group", "classification"])
+        except ValidationError as exc:
+            raise ValidationError({f"targets.{i}.{key}": messages
+                                   for key, messages in exc.message_dict.items()}) from exc
         target.save()
         if "default_values" in row:
             values = row["default_values"]
@@ -323,6 +328,8 @@ def enrolment_enrol(*, group: TargetGroup, customer: Customer, now: datetime,
     enrolment.active = True
     enrolment.unenrolled_at = None
     if reset_streak_status:
+        # The count is cleared: the streak starts over with the next cycle, and the levels
+        # reached before are history (they can be reached and paid again).
         enrolment.epoch += 1
         enrolment.counting_from = now
         enrolment.current_count = 0
