@@ -42,7 +42,7 @@ run: install
 
 # The whole suite on PostgreSQL, then lint, migrations and the OpenAPI schema.
 test: install-dev
-	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest
+	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest --create-db
 	$(MAKE) --no-print-directory lint
 	DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_SETTINGS_MODULE=config.settings.test \
 	  $(BIN)/python manage.py makemigrations --check --dry-run
