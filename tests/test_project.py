@@ -212,3 +212,15 @@ def test_celery_app_uses_redis_when_redis_url_set():
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [REDIS_URL, REDIS_URL]
+
+
+def test_beat_schedule_names_registered_tasks_and_known_jobs():
+    from config import celery_app
+    from events.jobs import JOBS
+
+    celery_app.loader.import_default_modules()
+    schedule = settings.CELERY_BEAT_SCHEDULE
+
+    assert {entry["args"][0] for entry in schedule.values()} == set(JOBS)
+    for name, entry in schedule.items():
+        assert entry["task"] in celery_app.tasks, name
