@@ -44,7 +44,8 @@ run: install
 test: install-dev
 	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest --create-db
 	$(MAKE) --no-print-directory lint
-	DATABASE_URL=$(TEST_DATABASE_URL) DJANGO_SETTINGS_MODULE=config.settings.test \
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
+	  DJANGO_SETTINGS_MODULE=config.settings.test \
 	  $(BIN)/python manage.py makemigrations --check --dry-run
 	$(MAKE) --no-print-directory schema
 
