@@ -55,6 +55,7 @@ import enum
 import functools
 import itertools
 import math
+import re
 from collections.abc import Iterator, Mapping, Set
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
@@ -252,14 +253,43 @@ def event_activation(
 # --------------------------------------------------------------------------- evaluation
 
 
+_FIELD_PATH = re.compile(r"^\s*(event|currentEvent)\.([A-Za-z_][A-Za-z0-9_]*)\s*$")
+
+
+@functools.lru_cache(maxsize=4096)
+def _shortcut(source: str) -> tuple[str, Any] | None:
+    """The defaults (`true`, `1`) and a plain `event.field` need no CEL run: the hot path
+    skips the interpreter for them, with the same results."""
+    text = source.strip()
+    if text == "true":
+        return ("constant", True)
+    if text.isdigit():
+        return ("constant", int(text))
+    match = _FIELD_PATH.match(text)
+    if match:
+        return ("field", match.group(2))
+    return None
+
+
+def _evaluate(source: str, activation: dict[str, Any]) -> Any:
+    """Run an expression; raises whatever the interpreter raises at runtime."""
+    shortcut = _shortcut(source)
+    if shortcut is not None:
+        kind, value = shortcut
+        if kind == "constant":
+            return value
+        return activation["event"][value]  # KeyError, like CEL's "no such key"
+    return expression_compile(source).execute(activation)
+
+
 def condition_matches(*, source: str, activation: dict[str, Any]) -> bool:
     """True only if ``source`` evaluates to boolean true; runtime errors mean False.
 
     Raises ExpressionError only if ``source`` does not compile at all.
     """
-    program = expression_compile(source)
+    expression_compile(source)
     try:
-        result = program.execute(activation)
+        result = _evaluate(source, activation)
     except Exception:
         return False
     return isinstance(result, bool) and result
@@ -294,9 +324,9 @@ def increment_amount(*, source: str, activation: dict[str, Any]) -> Decimal:
     Doubles go through ``str(float)`` (12.5 -> 12.500000), ints are exact; rounding is
     half-up. Raises ExpressionError only if ``source`` does not compile at all.
     """
-    program = expression_compile(source)
+    expression_compile(source)
     try:
-        result = program.execute(activation)
+        result = _evaluate(source, activation)
     except Exception:
         return _ZERO
     amount = _to_decimal(result)

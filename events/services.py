@@ -34,6 +34,7 @@ from achievements.services import (
     streaks_rollback_event,
 )
 from achievements.services import streaks as streak_services
+from config.db import bulk_update_rows
 from config.exceptions import ApplicationError, ConflictError, ItemFailedError, api_name
 from events.models import CustomerEvent
 from loyalty.models import AwardTransaction, Classification, Customer, Program
@@ -263,7 +264,7 @@ def _number_events(*, program_id: int, events: list[CustomerEvent],
     last = program_event_numbers_reserve(program_id=program_id, count=len(events))
     for offset, event in enumerate(events):
         event.number = last - len(events) + 1 + offset
-    CustomerEvent.objects.bulk_update(events, ["number", *(also or [])])
+    bulk_update_rows(model=CustomerEvent, objs=events, fields=["number", *(also or [])])
 
 
 def _process(*, program: Program, customer: Customer, data: dict[str, Any],

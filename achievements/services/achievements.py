@@ -19,6 +19,7 @@ from achievements.selectors import (
     achievement_time_zone,
     achievements_counting,
 )
+from config.db import bulk_update_rows
 from config.exceptions import ApplicationError, ConflictError, api_name
 from loyalty.models import Campaign, Customer
 from loyalty.services import classification_create
@@ -266,8 +267,9 @@ class _Iterations:
         if changed:
             for row in changed:
                 row.updated_at = timezone.now()
-            AchievementProgress.objects.bulk_update(
-                changed, ["progress", "status", "completion_date", "start_date", "updated_at"]
+            bulk_update_rows(
+                model=AchievementProgress, objs=changed,
+                fields=["progress", "status", "completion_date", "start_date", "updated_at"],
             )
         for contribution in self.contributions:
             contribution.progress_record_id = contribution.progress_record.pk

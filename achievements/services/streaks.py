@@ -29,6 +29,7 @@ from achievements.models import (
 )
 from achievements.selectors import cycle_ledger, program_definitions
 from achievements.services.achievements import EventFacts
+from config.db import bulk_update_rows
 from config.exceptions import ApplicationError, ConflictError, api_name
 from loyalty.models import Classification, Customer, Program
 from loyalty.services import classification_create, customer_lock
@@ -524,8 +525,8 @@ def streaks_record_event(*, customer: Customer, event: EventFacts,
     CycleContribution.objects.bulk_create(contributions)
     for cycle in changed_cycles.values():
         cycle.updated_at = now
-    CycleProgress.objects.bulk_update(list(changed_cycles.values()),
-                                      ["value", "met_at", "updated_at"])
+    bulk_update_rows(model=CycleProgress, objs=list(changed_cycles.values()),
+                     fields=["value", "met_at", "updated_at"])
     for enrolment, group in recompute.values():
         outcome.extend(streak_recompute(enrolment=enrolment, now=now, at=event.performed_on,
                                         group=group))
