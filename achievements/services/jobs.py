@@ -12,7 +12,7 @@ the stored state in line and emit what must happen at that moment.
 
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 
@@ -37,6 +37,8 @@ def achievement_iterations_close_due(*, now: datetime, batch_size: int = BATCH_S
     `achievementExpired` notification each. Recurring achievements then start afresh on the
     customer's next event (reads already say `not_started`)."""
     stats = stats if stats is not None else JobStats()
+    if connection.vendor == "postgresql":
+        return _iterations_close_due_sql(now=now, batch_size=batch_size, stats=stats)
     while True:
         with transaction.atomic():
             ids = list(
@@ -71,9 +73,64 @@ def achievement_iterations_close_due(*, now: datetime, batch_size: int = BATCH_S
                     )
                     for row in rows
                 ])
+                _batch_claimed(expired=len(ids))
                 stats.rows += len(ids)
                 stats.batches += 1
         if len(ids) < batch_size:
+            return stats
+
+
+_CLOSE_ITERATIONS_SQL = """
+WITH due AS (
+    SELECT id FROM achievements_achievementprogress
+    WHERE status = 'inprogress' AND end_date <= %(now)s
+    ORDER BY end_date LIMIT %(batch)s
+    FOR UPDATE SKIP LOCKED
+), expired AS (
+    UPDATE achievements_achievementprogress AS p
+    SET status = 'expired', updated_at = %(now)s
+    FROM due WHERE p.id = due.id
+    RETURNING p.id, p.customer_id, p.achievement_id, p.progress, p.start_date, p.end_date
+), notified AS (
+    INSERT INTO loyalty_notification
+        (program_id, kind, customer_id, key, payload, occurred_at, created_at, delivery,
+         attempts, next_attempt_at, delivered_at, last_error)
+    SELECT c.program_id, 'achievementExpired', e.customer_id, 'achievementExpired:' || e.id,
+           jsonb_build_object(
+               'achievementId', a.id, 'achievementName', a.name, 'progressTrackerId', e.id,
+               'progress', e.progress::text, 'target', a.target::text,
+               'startDate', e.start_date, 'endDate', e.end_date),
+           %(now)s, now(),
+           CASE WHEN pr.webhook_url <> '' THEN 'pending' ELSE 'no_webhook' END, 0,
+           CASE WHEN pr.webhook_url <> '' THEN %(now)s::timestamptz END, NULL, ''
+    FROM expired e
+    JOIN achievements_achievement a ON a.id = e.achievement_id
+    JOIN loyalty_campaign c ON c.id = a.campaign_id
+    JOIN loyalty_program pr ON pr.id = c.program_id
+    ON CONFLICT (program_id, key) DO NOTHING
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM expired), (SELECT count(*) FROM notified)
+"""
+
+
+def _batch_claimed(*, expired: int) -> None:
+    """Runs inside each iteration batch's transaction, after its rows are claimed, expired and
+    notified, before the commit. A seam: the tests kill or pause a run here."""
+
+
+def _iterations_close_due_sql(*, now: datetime, batch_size: int, stats: JobStats) -> JobStats:
+    """The same job on PostgreSQL: one statement a batch claims (SKIP LOCKED), expires and
+    notifies, so the work runs in the database and memory stays flat."""
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_CLOSE_ITERATIONS_SQL, {"now": now, "batch": batch_size})
+            expired, _ = cursor.fetchone()
+            _batch_claimed(expired=expired)
+        if expired:
+            stats.rows += expired
+            stats.batches += 1
+        if expired < batch_size:
             return stats
 
 

@@ -326,9 +326,10 @@ def test_achievement_iterations_close_due_works_in_batches_when_batch_size_is_sm
         (Kind.ACHIEVEMENT_EXPIRED, f"achievementExpired:{r.pk}") for r in records)
 
 
-def _crash_on_call(n):
-    """A notifications_record that works n - 1 times, then raises (the worker died)."""
-    real = jobs_module.notifications_record
+def _crash_on_call(n, name="notifications_record"):
+    """A stand-in for jobs_module.<name> that works n - 1 times, then raises (the worker
+    died) inside the batch's transaction."""
+    real = getattr(jobs_module, name)
     calls = {"n": 0}
 
     def record(**kwargs):
@@ -347,7 +348,8 @@ def test_achievement_iterations_close_due_keeps_committed_batches_when_run_crash
                                    achievement_iterations_close_due(now=now, batch_size=3, **kw)})
 
     # when
-    with (three, mock.patch.object(jobs_module, "notifications_record", _crash_on_call(2)),
+    with (three, mock.patch.object(jobs_module, "_batch_claimed",
+                                     _crash_on_call(2, "_batch_claimed")),
           pytest.raises(RuntimeError, match="worker killed")):
         job_run(job="close-due-achievement-iterations", now=END)
 
@@ -379,7 +381,8 @@ def test_job_run_records_committed_rows_when_run_crashes_after_first_batch(one_t
                                    achievement_iterations_close_due(now=now, batch_size=3, **kw)})
 
     # when
-    with (three, mock.patch.object(jobs_module, "notifications_record", _crash_on_call(2)),
+    with (three, mock.patch.object(jobs_module, "_batch_claimed",
+                                     _crash_on_call(2, "_batch_claimed")),
           pytest.raises(RuntimeError)):
         job_run(job="close-due-achievement-iterations", now=END)
 

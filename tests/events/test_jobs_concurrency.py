@@ -320,7 +320,7 @@ def test_late_event_waits_and_counts_in_expired_iteration_when_job_holds_the_row
 
     record = AchievementProgress.objects.select_related("customer").order_by("pk").first()
     reached, release = threading.Event(), threading.Event()
-    with _pause(jobs_module, "notifications_record", reached, release):
+    with _pause(jobs_module, "_batch_claimed", reached, release):
         job, job_box = in_thread(lambda: job_run(job=CLOSE_ITERATIONS, now=END))
         assert reached.wait(30)
 
