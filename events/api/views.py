@@ -7,6 +7,7 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 
 from achievements.api.serializers import EnrolmentInputSerializer, EnrolmentSerializer
@@ -21,6 +22,7 @@ from events.api.serializers import (
     CustomerEventSerializer,
     EventBulkInputSerializer,
     EventCancelInputSerializer,
+    event_body,
 )
 from events.models import CustomerEvent
 from loyalty.api.mixins import ProgramScopedMixin
@@ -53,16 +55,13 @@ class CustomerEventViewSet(ProgramScopedMixin, mixins.ListModelMixin,
     def get_queryset(self):
         return selectors.event_list(program=self.program)
 
-    def _render(self, events, *, many: bool, serializer_class=CustomerEventSerializer,
-                effects=None):
+    renderer_classes = [JSONRenderer, BrowsableAPIRenderer]  # bodies are camelCase already
+
+    def _render(self, events, *, many: bool, effects=None):
         items = events if many else [events]
-        context = {
-            **self.get_serializer_context(),
-            "awards_by_event": selectors.awards_by_event(event_ids=[e.pk for e in items]),
-        }
-        if effects is not None:
-            context["effects"] = effects
-        return serializer_class(events, many=many, context=context).data
+        awards = selectors.awards_by_event(event_ids=[e.pk for e in items])
+        bodies = [event_body(e, awards=awards.get(e.pk, []), effects=effects) for e in items]
+        return bodies if many else bodies[0]
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
@@ -85,8 +84,7 @@ class CustomerEventViewSet(ProgramScopedMixin, mixins.ListModelMixin,
     def create(self, request, *args, **kwargs):
         result = self._ingest(request.data, request.headers.get("Idempotency-Key", ""))
         return Response(
-            self._render(result.event, many=False, serializer_class=CustomerEventResultSerializer,
-                         effects=result.effects),
+            self._render(result.event, many=False, effects=result.effects),
             status=status.HTTP_200_OK if result.replayed else status.HTTP_201_CREATED,
         )
 
@@ -105,12 +103,11 @@ class CustomerEventViewSet(ProgramScopedMixin, mixins.ListModelMixin,
                                               now=timezone.now())
         stored = [o.event for o in outcomes if isinstance(o, services.IngestResult)]
         awards = selectors.awards_by_event(event_ids=[e.pk for e in stored])
-        context = {**self.get_serializer_context(), "awards_by_event": awards}
         results = []
         for index, outcome in enumerate(outcomes):
             if isinstance(outcome, services.IngestResult):
-                event = CustomerEventResultSerializer(
-                    outcome.event, context={**context, "effects": outcome.effects}).data
+                event = event_body(outcome.event, awards=awards.get(outcome.event.pk, []),
+                                   effects=outcome.effects)
                 results.append({"index": index, "status": 200 if outcome.replayed else 201,
                                 "event": event})
             else:
@@ -129,9 +126,7 @@ class CustomerEventViewSet(ProgramScopedMixin, mixins.ListModelMixin,
         serializer.is_valid(raise_exception=True)
         result = services.event_cancel(event=event, now=timezone.now(),
                                        reason=serializer.validated_data.get("reason", ""))
-        return Response(self._render(result.event, many=False,
-                                     serializer_class=CustomerEventResultSerializer,
-                                     effects=result.effects))
+        return Response(self._render(result.event, many=False, effects=result.effects))
 
 
 class TargetGroupEnrolmentApi(ProgramScopedMixin, generics.GenericAPIView):

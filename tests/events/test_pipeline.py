@@ -182,3 +182,25 @@ def test_achievement_event_carries_the_value_achieved(integration_client, events
     achievement_event = CustomerEvent.objects.get(type="ACHIEVEMENT")
     assert achievement_event.amount == 115
     assert WalletBalance.objects.get().balance == Decimal("11.5")
+
+
+def test_event_body_matches_the_documented_serializer(integration_client, events_url, campaign,
+                                                      program):
+    from djangorestframework_camel_case.util import camelize
+
+    from events.api.serializers import CustomerEventResultSerializer, event_body
+    from events.selectors import awards_by_event
+
+    achievement = AchievementFactory(campaign=campaign, target=1, period="1D")
+    RewardOfferFactory(program=program, classifications=[achievement.classification])
+    integration_client.post(events_url, purchase(udfDate1=NOW.isoformat(), udfFloat1=1.5,
+                                                 attributes={"my_key": 1}), format="json")
+
+    for event in CustomerEvent.objects.select_related("customer", "classification", "program"):
+        awards = awards_by_event(event_ids=[event.pk])
+        documented = CustomerEventResultSerializer(
+            event, context={"awards_by_event": awards, "effects": event.effects}).data
+        expected = camelize(documented, ignore_fields=("attributes",),
+                            no_underscore_before_number=True)
+        assert event_body(event, awards=awards.get(event.pk, []),
+                          effects=event.effects) == dict(expected)
