@@ -398,7 +398,7 @@ def event_bulk_ingest(*, program: Program, items: list[dict[str, Any] | Exceptio
         )
         customers = {
             c.integration_id: c for c in
-            Customer.objects.select_for_update(no_key=True).select_related("program")
+            Customer.objects.select_for_update(no_key=True, of=("self",)).select_related("program")
             .filter(program=program, integration_id__in=integration_ids).order_by("pk")
         }
         posted: list[CustomerEvent] = []

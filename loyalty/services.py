@@ -187,7 +187,9 @@ def customer_get_or_create(*, program: Program, integration_id: str) -> tuple[Cu
 def customer_get_or_create_locked(*, program: Program, integration_id: str) -> Customer:
     """The customer with this integration id, created on first sight and locked (see
     customer_lock); one query when the customer exists. Call inside a transaction."""
-    locked = Customer.objects.select_for_update(no_key=True).select_related("program")
+    # of=("self",): lock the customer only, not the program row joined for its settings.
+    locked = Customer.objects.select_for_update(no_key=True, of=("self",)).select_related(
+        "program")
     customer = locked.filter(program=program, integration_id=integration_id).first()
     if customer is None:
         customer, _ = customer_get_or_create(program=program, integration_id=integration_id)
@@ -203,7 +205,7 @@ def customer_lock(*, customer_id: int) -> Customer:
     `no_key` lets other transactions keep inserting rows that reference the customer.
     """
     return (
-        Customer.objects.select_for_update(no_key=True)
+        Customer.objects.select_for_update(no_key=True, of=("self",))
         .select_related("program")
         .get(pk=customer_id)
     )
@@ -474,7 +476,8 @@ def awards_cancel_for_event(*, customer: Customer, customer_event_id: int,
                             reason: str = "") -> list[AwardTransaction]:
     """Cancel the posted awards of an event with compensating ledger rows (customer locked)."""
     cancellations = []
-    posted = AwardTransaction.objects.select_for_update().select_related("currency").filter(
+    posted = AwardTransaction.objects.select_for_update(of=("self",)).select_related(
+        "currency").filter(
         customer=customer, customer_event_id=customer_event_id,
         kind=AwardTransaction.Kind.AWARD, state=AwardTransaction.State.POSTED,
     ).order_by("pk")
