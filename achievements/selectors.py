@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -93,7 +94,7 @@ def achievement_window_preview(*, achievement: Achievement, at: datetime) -> per
     )
 
 
-@dataclass(frozen=True)
+@dataclass
 class ProgramDefinitions:
     """A program's live definitions, as the hot path needs them: achievements of running
     campaigns, and active target groups with their targets (and values), periods and levels
@@ -101,6 +102,15 @@ class ProgramDefinitions:
 
     achievements: list[Achievement]
     groups: list[TargetGroup]
+
+    @cached_property
+    def by_event_type(self) -> dict[str | None, list[Achievement]]:
+        """Achievements by the event types they list (None: those listing none)."""
+        index: dict[str | None, list[Achievement]] = {}
+        for achievement in self.achievements:
+            for event_type in achievement.event_types or [None]:
+                index.setdefault(event_type, []).append(achievement)
+        return index
 
 
 _definitions_cache: dict[int, tuple[tuple, ProgramDefinitions]] = {}
@@ -152,11 +162,14 @@ def achievements_counting(*, program: Program, event_type: str,
     """Achievements an event of `event_type` performed at `at` may count for: campaign running
     and inside its dates, the type listed (or no types listed). ACHIEVEMENT events count only
     where an achievement lists ACHIEVEMENT explicitly."""
+    index = program_definitions(program=program).by_event_type
+    candidates = index.get(event_type, [])
+    if event_type != "ACHIEVEMENT":
+        candidates = sorted([*candidates, *index.get(None, [])], key=lambda a: a.pk)
     return [
-        a for a in program_definitions(program=program).achievements
+        a for a in candidates
         if (a.campaign.start_time is None or a.campaign.start_time <= at)
         and (a.campaign.end_time is None or at < a.campaign.end_time)
-        and (event_type in a.event_types or (not a.event_types and event_type != "ACHIEVEMENT"))
     ]
 
 
