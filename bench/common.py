@@ -49,8 +49,7 @@ def django_env() -> dict[str, str]:
 
 def setup_django() -> None:
     """Configure Django in this process with the benchmark environment."""
-    os.environ.update({k: v for k, v in django_env().items() if k not in os.environ
-                       or k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))})
+    os.environ.update(django_env())
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
     import django
