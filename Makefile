@@ -59,7 +59,7 @@ schema: install-dev
 # Benchmarks (not part of `make test`): recreates the laurel_bench database, loads it, drives
 # gunicorn with wrk next to bare baselines and writes docs/benchmarks.md. See bench/README.md.
 bench: install-dev
-	bench/prereqs.sh
+	bash bench/prereqs.sh
 	$(BIN)/python -m bench.run
 
 clean:

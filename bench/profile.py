@@ -39,7 +39,8 @@ PURPOSES = [
      "idempotency: event by external reference"),
     (r"INSERT INTO \"events_customerevent\".*'ACHIEVEMENT'", "insert an ACHIEVEMENT event"),
     (r'INSERT INTO "events_customerevent"', "insert the event"),
-    (r'UPDATE "events_customerevent" SET "number"', "number the events (bulk_update)"),
+    (r'UPDATE "events_customerevent"( AS t)? SET "number"', "number the events (one UPDATE "
+     "of the new events)"),
     (r'UPDATE "events_customerevent" SET "effects"', "store the effects on the event"),
     (r'FROM "events_customerevent"', "customer events"),
     (r'_prefetch_related_val_rewardoffer_id', "classifications of the offers (prefetch)"),
@@ -65,7 +66,8 @@ PURPOSES = [
     (r'FROM "achievements_achievementprogress".*IN \(', "iterations by id (in_bulk)"),
     (r'FROM "achievements_achievementprogress"', "iterations"),
     (r'INSERT INTO "achievements_achievementprogress"', "create iterations"),
-    (r'UPDATE "achievements_achievementprogress"', "save the iterations' progress"),
+    (r'UPDATE "achievements_achievementprogress"', "save the iterations' progress (one "
+     "UPDATE)"),
     (r'INSERT INTO "achievements_progresscontribution"', "record the contributions"),
     (r'FROM "loyalty_rewardoffer"', "reward offers on the classification"),
     (r'FROM "loyalty_awardtransaction".*"customer_event_id" IN', "awards of the events "

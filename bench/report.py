@@ -6,6 +6,7 @@ bench/findings.md).
 """
 
 from bench.common import BENCH, DOCS, LATEST, PROFILE, load_json
+from bench.profile import purpose
 
 
 def _num(value, digits: int = 1) -> str:
@@ -16,6 +17,10 @@ def _num(value, digits: int = 1) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
+
+
+def _load(values) -> str:
+    return " / ".join(f"{v:.2f}" for v in values) if values else "n/a"
 
 
 def _met(flag) -> str:
@@ -166,9 +171,8 @@ def _queries(q: dict) -> list[str]:
         if not name.startswith("event_ingest 10") and not name.startswith("GET"):
             continue
         out += [f"<details><summary>{name}: {summary['count']} queries</summary>", "",
-                "| # | for | ms |", "| --- | --- | --- |"]
-        out += [f"| {row['n']} | {row['purpose']} | {row['ms']:.2f} |"
-                for row in summary["queries"]]
+                "| # | for |", "| --- | --- |"]
+        out += [f"| {row['n']} | {purpose(row['sql'])} |" for row in summary["queries"]]
         out += ["", "</details>", ""]
     return out
 
@@ -180,7 +184,10 @@ def _profile(p: dict) -> list[str]:
            "`python -m bench.profile spy`: `py-spy record --subprocesses --nonblocking` on the "
            "gunicorn master (all workers) while wrk drives the endpoint; shares of the samples "
            "(py-spy leaves out threads blocked in the kernel, so a worker waiting for a lock "
-           "in PostgreSQL is mostly invisible here: the pg_stat_activity table shows those).",
+           "in PostgreSQL is mostly invisible here: the pg_stat_activity table shows those). "
+           "Sampling every worker at 200 Hz on 2 shared cores slows the server several-fold "
+           "(throughput under the profiler is given), so read the shares, not the absolute "
+           "figures.",
            ""]
     for label, data in p.items():
         out += [f"### {label}", "",
@@ -191,8 +198,8 @@ def _profile(p: dict) -> list[str]:
         out += ["", "| Laurel function (inclusive) | % |", "| --- | --- |"]
         out += [f"| `{name}` | {share} |" for name, share in data["inclusive_app"][:12]]
         if data.get("db_sessions"):
-            out += ["", "| busy PostgreSQL sessions (pg_stat_activity every 0.2 s): wait | "
-                    "query | % |", "| --- | --- |"]
+            out += ["", "| busy PostgreSQL sessions (pg_stat_activity every 0.2 s): state "
+                    "&#124; query | % |", "| --- | --- |"]
             out += [f"| {name.replace('|', '&#124;')} | {share} |"
                     for name, share in data["db_sessions"]]
         out += ["", "| leaf frame (self) | % |", "| --- | --- |"]
@@ -237,8 +244,8 @@ def render() -> str:
         f"| CPU | {m['cpu_model']}, {m['cores']} cores |",
         f"| memory | {m['memory_gib']} GiB |",
         f"| OS | {m['os']} |",
-        f"| load average (1, 5, 15 min) | start {m['load_average_at_start']}, end "
-        f"{m.get('load_average_at_end')} |",
+        f"| load average (1, 5, 15 min) | start {_load(m.get('load_average_at_start'))}, end "
+        f"{_load(m.get('load_average_at_end'))} |",
         f"| Python | {v['python']} |",
         f"| Django / DRF | {v['django']} / {v['djangorestframework']} |",
         f"| PostgreSQL | {v['postgresql']} ({', '.join(f'{k} {x}' for k, x in r.get('postgresql_settings', {}).items())}) |",  # noqa: E501
