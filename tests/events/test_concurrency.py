@@ -7,19 +7,14 @@ constraints are what keep the results exact. The clock is not pinned: events car
 order cannot move iteration windows.
 """
 
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connections
 from django.db.models import Sum
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from achievements.models import Achievement, AchievementProgress, ProgressContribution
 from events.models import CustomerEvent
@@ -27,71 +22,15 @@ from loyalty.models import ApiKey, AwardTransaction, Customer, WalletBalance
 from tests.achievements.factories import AchievementFactory
 from tests.conftest import make_key
 from tests.events.factories import RewardOfferFactory
+from tests.events.threads import Call, api_client, run_concurrently, send
+from tests.events.threads import failures as _failures
 from tests.loyalty.factories import CampaignFactory, CustomerFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-THREADS = 32
 AWARD = Decimal(50)
 PURCHASE = CustomerEvent.Type.PURCHASE
 POSTED = CustomerEvent.LifeCycleState.POSTED
-
-
-@dataclass(frozen=True)
-class Call:
-    url: str
-    body: dict[str, Any]
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    status: int
-    body: dict[str, Any]
-
-
-def _client(raw_key: str) -> APIClient:
-    """A client that returns a 500 as a response: the test client's exception signal is
-    process-wide, so raising would blame one thread's crash on every request in flight."""
-    client = APIClient(raise_request_exception=False)
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
-    return client
-
-
-def _send(client: APIClient, call: Call) -> Outcome:
-    response = client.post(call.url, call.body, format="json", **call.headers)
-    if response.get("Content-Type", "").startswith("application/json"):
-        return Outcome(response.status_code, response.json())
-    return Outcome(response.status_code, {"content": response.content.decode()[:200]})
-
-
-def run_concurrently(*, raw_key: str, calls: list[Call], threads: int = THREADS) -> list[Outcome]:
-    """Send `calls` from up to `threads` threads that start together behind a barrier.
-
-    Thread i sends calls i, i + threads, ... in order, with its own APIClient and its own
-    database connection. Returns the outcomes in the order of `calls`.
-    """
-    slices = [range(i, len(calls), threads) for i in range(min(threads, len(calls)))]
-    barrier = threading.Barrier(len(slices))
-    outcomes: list[Outcome | None] = [None] * len(calls)
-
-    def worker(indexes: range) -> None:
-        try:
-            client = _client(raw_key)
-            barrier.wait(timeout=30)
-            for index in indexes:
-                outcomes[index] = _send(client, calls[index])
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=len(slices)) as pool:
-        for future in [pool.submit(worker, indexes) for indexes in slices]:
-            future.result(timeout=120)
-    return outcomes
-
-
-def _failures(outcomes: list[Outcome], *expected: int) -> list[Outcome]:
-    return [o for o in outcomes if o.status not in expected][:3]
 
 
 @pytest.fixture
@@ -267,7 +206,7 @@ def test_event_ingest_stores_one_event_when_16_threads_replay_the_same_request(
 # ------------------------------------------------------------------------------
 def _post_serially(*, raw_key: str, events_url: str, performed_on, count: int,
                    prefix: str) -> list[int]:
-    client = _client(raw_key)
+    client = api_client(raw_key)
     ids = []
     for i in range(count):
         response = client.post(
@@ -375,11 +314,11 @@ def test_event_ingest_completes_again_when_completion_was_taken_back_by_cancel(
                        award_value=AWARD)
     ids = _post_serially(raw_key=raw_key, events_url=events_url, performed_on=performed_on,
                          count=3, prefix="OLD")
-    client = _client(raw_key)
+    client = api_client(raw_key)
     assert client.post(f"{events_url}/{ids[0]}/cancel", {}, format="json").status_code == 200
 
     # when
-    outcome = _send(client, Call(events_url, purchase(customer="ann", at=performed_on,
+    outcome = send(client, Call(events_url, purchase(customer="ann", at=performed_on,
                                                        reference="NEW-0")))
 
     # then
@@ -402,7 +341,7 @@ def test_event_cancel_racing_new_events_ends_as_serial_replay_when_completion_is
                        award_value=AWARD)
     ids = _post_serially(raw_key=raw_key, events_url=events_url, performed_on=performed_on,
                          count=24, prefix="OLD")
-    client = _client(raw_key)
+    client = api_client(raw_key)
     assert client.post(f"{events_url}/{ids[0]}/cancel", {}, format="json").status_code == 200
     cancels, posts = _cancel_and_post_calls(events_url=events_url, performed_on=performed_on,
                                             cancel_ids=ids[2::2], new_events=12)

@@ -12,7 +12,6 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -35,59 +34,24 @@ from events.models import CustomerEvent
 from loyalty.models import ApiKey, AwardTransaction, Customer, WalletBalance
 from tests.conftest import make_key
 from tests.events.factories import RewardOfferFactory
+from tests.events.threads import Call, Outcome, api_client, send
+from tests.events.threads import failures as _failures
+from tests.events.threads import run_concurrently as run_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-THREADS = 32
 AWARD = Decimal(25)
 WEEK = timedelta(days=7)
 POSTED = CustomerEvent.LifeCycleState.POSTED
 
 
-@dataclass(frozen=True)
-class Outcome:
-    status: int
-    body: dict[str, Any]
-
-
-def _client(raw_key: str) -> APIClient:
-    """A client that returns a 500 as a response instead of raising it in the thread."""
-    client = APIClient(raise_request_exception=False)
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
-    return client
-
-
 def _post(client: APIClient, url: str, body: dict[str, Any]) -> Outcome:
-    response = client.post(url, body, format="json")
-    if response.get("Content-Type", "").startswith("application/json"):
-        return Outcome(response.status_code, response.json())
-    return Outcome(response.status_code, {"content": response.content.decode()[:300]})
+    return send(client, Call(url, body))
 
 
-def run_concurrently(*, raw_key: str, calls: list[tuple[str, dict[str, Any]]],
-                     threads: int = THREADS) -> list[Outcome]:
-    """Thread i posts calls i, i + threads, ...; all threads start behind one barrier."""
-    slices = [range(i, len(calls), threads) for i in range(min(threads, len(calls)))]
-    barrier = threading.Barrier(len(slices))
-    outcomes: list[Outcome | None] = [None] * len(calls)
-
-    def worker(indexes: range) -> None:
-        try:
-            client = _client(raw_key)
-            barrier.wait(timeout=30)
-            for index in indexes:
-                outcomes[index] = _post(client, *calls[index])
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=len(slices)) as pool:
-        for future in [pool.submit(worker, indexes) for indexes in slices]:
-            future.result(timeout=120)
-    return outcomes
-
-
-def _failures(outcomes: list[Outcome], *expected: int) -> list[Outcome]:
-    return [o for o in outcomes if o.status not in expected][:3]
+def run_concurrently(*, raw_key: str, calls: list[tuple[str, dict[str, Any]]]) -> list[Outcome]:
+    """Thread i posts calls i, i + 32, ...; all threads start behind one barrier."""
+    return run_threads(raw_key=raw_key, calls=[Call(url, body) for url, body in calls])
 
 
 @pytest.fixture
@@ -128,7 +92,7 @@ def purchase(*, at, amount, reference: str, customer: str = "ann") -> dict[str, 
 
 
 def _post_serially(*, raw_key: str, calls: list[tuple[str, dict[str, Any]]]) -> list[int]:
-    client = _client(raw_key)
+    client = api_client(raw_key)
     ids = []
     for url, body in calls:
         outcome = _post(client, url, body)
@@ -281,7 +245,7 @@ def test_target_group_create_returns_409_when_a_concurrent_create_took_the_name(
 
     def worker() -> None:
         try:
-            client = _client(raw_key)
+            client = api_client(raw_key)
             barrier.wait(timeout=30)
             outcomes.append(_post(client, url, body))
         finally:
