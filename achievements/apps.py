@@ -27,11 +27,11 @@ def _program_id(instance) -> int | None:
 def _definitions_changed(sender, instance, **kwargs) -> None:
     """Cache invalidation, not domain flow: any saved or deleted definition row makes every
     process reload the program's definitions (achievements.selectors.program_definitions)."""
-    from achievements.selectors import definitions_changed
+    from loyalty.services import program_definitions_changed
 
     program_id = _program_id(instance)
     if program_id is not None:
-        definitions_changed(program_id=program_id)
+        program_definitions_changed(program_id=program_id)
 
 
 class AchievementsConfig(AppConfig):

@@ -240,11 +240,14 @@ class AchievementProgress(models.Model):
         COMPLETED = "completed", "Completed"
         EXPIRED = "expired", "Expired"
 
+    # No single-column indexes on the two foreign keys: the unique (achievement, customer,
+    # sequence) and (customer, achievement, ...) indexes below lead with them, and every
+    # index is one more write per new iteration and per expiry.
     achievement = models.ForeignKey(
-        Achievement, on_delete=models.CASCADE, related_name="progress_records"
+        Achievement, on_delete=models.CASCADE, related_name="progress_records", db_index=False
     )
     customer = models.ForeignKey(
-        Customer, on_delete=models.CASCADE, related_name="achievement_progress"
+        Customer, on_delete=models.CASCADE, db_index=False, related_name="achievement_progress"
     )
     sequence = models.PositiveIntegerField(default=1)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.INPROGRESS)

@@ -150,13 +150,6 @@ def program_definitions(*, program: Program) -> ProgramDefinitions:
     return definitions
 
 
-def definitions_changed(*, program_id: int) -> None:
-    """Make every process reload the program's definitions (see program_definitions)."""
-    Program.objects.filter(pk=program_id).update(
-        definitions_version=F("definitions_version") + 1
-    )
-
-
 def achievements_counting(*, program: Program, event_type: str,
                           at: datetime) -> list[Achievement]:
     """Achievements an event of `event_type` performed at `at` may count for: campaign running
@@ -237,27 +230,58 @@ def customer_achievement_list(
     """One entry per achievement of the customer's program in a running campaign, with the
     status right for `now`. The definitions come from the per-process cache; the customer's
     current iterations take one query (DISTINCT ON on PostgreSQL)."""
-    achievements = sorted(program_definitions(program=customer.program).achievements,
+    standings, _ = _standings(program=customer.program,
+                              rows=AchievementProgress.objects.filter(customer=customer),
+                              now=now, campaign_ids=campaign_ids, statuses=statuses)
+    return standings
+
+
+def customer_achievement_list_by_integration_id(
+    *,
+    program: Program,
+    integration_id: str,
+    now: datetime,
+    campaign_ids: Iterable[int] | None = None,
+    statuses: Iterable[str] | None = None,
+) -> list[CustomerAchievement] | None:
+    """customer_achievement_list for the API, which names the customer by integration id:
+    the iterations are found through the customer's unique key in the same query, and the
+    customer is looked up on its own only when it has none (None: there is no such
+    customer)."""
+    standings, started = _standings(
+        program=program,
+        rows=AchievementProgress.objects.filter(customer__program_id=program.pk,
+                                                customer__integration_id=integration_id),
+        now=now, campaign_ids=campaign_ids, statuses=statuses,
+    )
+    if started or Customer.objects.filter(
+            program=program, integration_id=integration_id).exists():
+        return standings
+    return None
+
+
+def _standings(*, program: Program, rows, now: datetime, campaign_ids: Iterable[int] | None,
+               statuses: Iterable[str] | None) -> tuple[list[CustomerAchievement], bool]:
+    """The standings, and whether the customer had any iteration at all."""
+    achievements = sorted(program_definitions(program=program).achievements,
                           key=lambda a: (a.campaign_id, a.pk))
     if campaign_ids:
         wanted_campaigns = set(campaign_ids)
         achievements = [a for a in achievements if a.campaign_id in wanted_campaigns]
-    rows = AchievementProgress.objects.filter(
-        customer=customer, achievement_id__in=[a.pk for a in achievements]
-    ).order_by("achievement_id", *CURRENT_FIRST)
+    # Every achievement's latest iteration: those of achievements not listed (campaign not
+    # running, filtered out) are few and dropped below, cheaper than listing 100 ids.
+    rows = rows.order_by("achievement_id", *CURRENT_FIRST)
     if connection.features.can_distinct_on_fields:
         rows = rows.distinct("achievement_id")
     records: dict[int, AchievementProgress] = {}
     for row in rows:
         records.setdefault(row.achievement_id, row)
-    standings = [
-        _current_standing(achievement=a, latest=records.get(a.pk), now=now)
-        for a in achievements
-    ]
+    standings = [_current_standing(achievement=a, latest=records.get(a.pk), now=now)
+                 for a in achievements]
     if statuses:
         wanted = set(statuses)
         standings = [s for s in standings if s.status in wanted]
-    return standings
+    return standings, bool(records)
 
 
 def customer_achievement_history(*, customer: Customer, achievement: Achievement,

@@ -1,8 +1,11 @@
 """Database helpers for hot paths (no business rules here)."""
 
 from collections.abc import Sequence
+from typing import Any
 
 from django.db import connection, models
+from django.db.models import sql
+from django.db.models.constants import OnConflict
 
 
 def bulk_update_rows(*, model: type[models.Model], objs: Sequence[models.Model],
@@ -38,3 +41,36 @@ def bulk_update_rows(*, model: type[models.Model], objs: Sequence[models.Model],
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+def insert_or_skip(obj: models.Model) -> bool:
+    """`INSERT ... ON CONFLICT DO NOTHING RETURNING id` for one new object.
+
+    True (and `obj.pk` set) when the row went in; False when a unique constraint already
+    holds one. One round trip where `exists()` + a savepoint + `save()` take four, and the
+    constraint still decides under concurrency.
+    """
+    meta = obj._meta
+    fields = [f for f in meta.local_concrete_fields
+              if f is not meta.auto_field and not getattr(f, "generated", False)]
+    query = sql.InsertQuery(type(obj), on_conflict=OnConflict.IGNORE)
+    query.insert_values(fields, [obj])
+    compiler = query.get_compiler(connection=connection)
+    compiler.returning_fields = [meta.pk]
+    [(statement, params)] = compiler.as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    obj.pk = row[0]
+    obj._state.adding = False
+    obj._state.db = connection.alias
+    return True
+
+
+def one_or_none(queryset: models.QuerySet) -> Any:
+    """The row of a lookup by a unique key, or None, without `.first()`'s ORDER BY id: with
+    LIMIT 1, PostgreSQL may walk the primary key index and filter, linear in the table, instead
+    of using the unique index."""
+    return next(iter(queryset.order_by()[:1]), None)

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.dateparse import parse_datetime
 
 from achievements import rules
@@ -34,7 +34,7 @@ from achievements.services import (
     streaks_rollback_event,
 )
 from achievements.services import streaks as streak_services
-from config.db import bulk_update_rows
+from config.db import bulk_update_rows, insert_or_skip, one_or_none
 from config.exceptions import ApplicationError, ConflictError, ItemFailedError, api_name
 from events.models import CustomerEvent
 from loyalty.models import AwardTransaction, Classification, Customer, Program
@@ -98,17 +98,17 @@ def _activation(event: CustomerEvent, customer: Customer) -> dict[str, Any]:
 def _existing(*, program: Program, data: dict[str, Any],
               idempotency_key: str) -> CustomerEvent | None:
     if idempotency_key:
-        found = CustomerEvent.objects.filter(program=program,
-                                             idempotency_key=idempotency_key).first()
+        found = one_or_none(CustomerEvent.objects.filter(program=program,
+                                                         idempotency_key=idempotency_key))
         if found is not None:
             return found
     system = data.get("external_system") or ""
     reference = data.get("external_system_reference_number") or ""
     if system and reference:
-        return CustomerEvent.objects.filter(
+        return one_or_none(CustomerEvent.objects.filter(
             program=program, external_system=system,
             external_system_reference_number=reference,
-        ).first()
+        ))
     return None
 
 
@@ -126,7 +126,7 @@ def _replay(existing: CustomerEvent, fingerprint: str) -> IngestResult:
 def _classification(*, program: Program, code: str | None) -> Classification | None:
     if not code:
         return None
-    classification = Classification.objects.filter(program=program, code=code).first()
+    classification = one_or_none(Classification.objects.filter(program=program, code=code))
     if classification is None:
         raise ApplicationError(f"There is no classification '{code}' in this program.",
                                field="classification")
@@ -173,13 +173,15 @@ def _achievement_reference(record: AchievementProgress, trigger: CustomerEvent) 
     return f"{_achievement_reference_prefix(record)}event:{trigger.pk}"
 
 
-def _goal_event(*, customer: Customer, classification_id: int, amount: Decimal,
+def _goal_event(*, customer: Customer, classification: Classification, amount: Decimal,
                 performed_on: datetime, description: str, reference: str,
                 trigger: CustomerEvent | None, now: datetime) -> CustomerEvent:
     """An ACHIEVEMENT customer event Laurel posts for a goal reached: unique per reference."""
     return CustomerEvent.objects.create(
         program_id=customer.program_id, customer=customer,
-        type=CustomerEvent.Type.ACHIEVEMENT, classification_id=classification_id,
+        # The definition's classification object (from the definitions cache), so paying the
+        # event does not load it again.
+        type=CustomerEvent.Type.ACHIEVEMENT, classification=classification,
         amount=amount, performed_on=performed_on, received_at=now, description=description,
         external_system=CustomerEvent.LAUREL_SYSTEM, external_system_reference_number=reference,
         triggered_by=trigger,
@@ -191,7 +193,7 @@ def _post_achievement_event(*, customer: Customer, record: AchievementProgress,
     """The ACHIEVEMENT customer event of a completion: unique per iteration and trigger."""
     achievement: Achievement = record.achievement
     return _goal_event(
-        customer=customer, classification_id=achievement.classification_id,
+        customer=customer, classification=achievement.classification,
         # The value achieved: a percentage reward pays on it (10% of 100 spent this month).
         amount=record.progress, performed_on=record.completion_date,
         description=f"Completed achievement {achievement.name}",
@@ -216,7 +218,7 @@ def _post_streak_events(*, customer: Customer, outcome: StreakOutcome,
     for reached in outcome.reached:
         level = reached.level
         event = _goal_event(
-            customer=customer, classification_id=level.classification_id,
+            customer=customer, classification=level.classification,
             amount=Decimal(level.target_count_of_sequence), performed_on=reached.achieved_at,
             description=f"Reached streak level {level.name}",
             reference=_level_reference(reached), trigger=trigger, now=now,
@@ -229,7 +231,7 @@ def _post_streak_events(*, customer: Customer, outcome: StreakOutcome,
     for cycle in outcome.milestones_met:
         target = cycle.target
         event = _goal_event(
-            customer=customer, classification_id=target.classification_id,
+            customer=customer, classification=target.classification,
             amount=cycle.value, performed_on=cycle.met_at or now,
             description=f"Met target {target.name} in {cycle.period.ref_code}",
             reference=f"{_milestone_reference_prefix(cycle)}event:{trigger.pk if trigger else 0}",
@@ -261,29 +263,72 @@ def _number_events(*, program_id: int, events: list[CustomerEvent],
                    also: list[str] | None = None) -> None:
     """Give events their sequential numbers: the transaction's last writes (see
     program_event_numbers_reserve). `also` names other fields to write in the same UPDATE."""
-    last = program_event_numbers_reserve(program_id=program_id, count=len(events))
-    for offset, event in enumerate(events):
-        event.number = last - len(events) + 1 + offset
-    bulk_update_rows(model=CustomerEvent, objs=events, fields=["number", *(also or [])])
+    if connection.vendor != "postgresql":
+        last = program_event_numbers_reserve(program_id=program_id, count=len(events))
+        for offset, event in enumerate(events):
+            event.number = last - len(events) + 1 + offset
+        bulk_update_rows(model=CustomerEvent, objs=events, fields=["number", *(also or [])])
+        return
+    # One round trip: reserve the numbers (the program row stays locked until COMMIT, so
+    # this must stay the last write) and write them, with `also`, into the new events.
+    meta = CustomerEvent._meta
+    columns = [meta.get_field(name) for name in also or []]
+    row = "(" + ", ".join(["%s"] * (len(columns) + 2)) + ")"
+    params: list[Any] = [len(events), program_id]
+    for offset, event in enumerate(events, start=1):
+        params.extend([event.pk, offset])
+        params.extend(c.get_db_prep_save(getattr(event, c.attname), connection) for c in columns)
+    assignments = "".join(f', "{c.column}" = v."{c.column}"::{c.cast_db_type(connection)}'
+                          for c in columns)
+    names = "".join(f', "{c.column}"' for c in columns)
+    program_table = Program._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH reserved AS (UPDATE {program_table} "
+            "SET last_event_number = last_event_number + %s WHERE id = %s "
+            "RETURNING last_event_number - %s AS first_number) "
+            f'UPDATE "{meta.db_table}" AS t '
+            f'SET "number" = reserved.first_number + v.position::bigint{assignments} '
+            f"FROM reserved, (VALUES {', '.join([row] * len(events))}) "
+            f'AS v(id, position{names}) WHERE t.id = v.id::bigint '
+            'RETURNING t.id, t."number"',
+            [params[0], params[1], len(events), *params[2:]],
+        )
+        numbers = dict(cursor.fetchall())
+    for event in events:
+        event.number = numbers[event.pk]
 
 
 def _process(*, program: Program, customer: Customer, data: dict[str, Any],
              idempotency_key: str, fingerprint: str,
              now: datetime) -> tuple[IngestResult, list[CustomerEvent]]:
     """Store an event and everything it causes (customer locked). Returns the result and the
-    events posted, which the caller numbers as its last write."""
-    existing = _existing(program=program, data=data, idempotency_key=idempotency_key)
-    if existing is not None:
-        return _replay(existing, fingerprint), []
-    classification = _classification(program=program, code=data.get("classification"))
-    if data["type"] == CustomerEvent.Type.ACHIEVEMENT and classification is None:
-        raise ApplicationError("An ACHIEVEMENT event needs the classification of the goal.",
-                               field="classification")
-    event = CustomerEvent.objects.create(
+    events posted, which the caller numbers as its last write.
+
+    The event is inserted first and looked up only when a unique key (Idempotency-Key or
+    external reference) already holds one: a replay is the rare case, so the common one costs
+    no SELECT.
+    """
+    try:
+        classification = _classification(program=program, code=data.get("classification"))
+        if data["type"] == CustomerEvent.Type.ACHIEVEMENT and classification is None:
+            raise ApplicationError("An ACHIEVEMENT event needs the classification of the goal.",
+                                   field="classification")
+    except ApplicationError:
+        existing = _existing(program=program, data=data, idempotency_key=idempotency_key)
+        if existing is None:
+            raise
+        return _replay(existing, fingerprint), []  # stored when the classification existed
+    event = CustomerEvent(
         program=program, customer=customer, classification=classification, received_at=now,
         idempotency_key=idempotency_key, payload_hash=fingerprint,
         **{name: data[name] for name in EVENT_FIELDS if name in data},
     )
+    if not insert_or_skip(event):
+        existing = _existing(program=program, data=data, idempotency_key=idempotency_key)
+        if existing is None:  # the holder was cancelled or rolled back meanwhile
+            raise IntegrityError("The event's unique key is taken by another event.")
+        return _replay(existing, fingerprint), []
     effects: list[dict[str, Any]] = []
     posted = [event]
     facts = EventFacts(id=event.pk, type=event.type, performed_on=event.performed_on,

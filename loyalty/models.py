@@ -408,7 +408,10 @@ class Notification(models.Model):
         FAILED = "failed", "Gave up after retries"
         NO_WEBHOOK = "no_webhook", "No webhook configured"
 
-    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="notifications")
+    # No index of its own: the unique (program, key) and (program, kind, ...) indexes lead
+    # with it, and the expiry job writes a notification per iteration.
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="notifications",
+                                db_index=False)
     kind = models.CharField(max_length=32, choices=Kind.choices)
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, null=True, blank=True,
                                  related_name="notifications")

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
+from config.db import one_or_none
 from loyalty.models import (
     ApiKey,
     AwardTransaction,
@@ -19,11 +20,31 @@ from loyalty.models import (
 
 
 def api_key_get_active(*, key_hash: str) -> ApiKey | None:
-    return (
-        ApiKey.objects.select_related("program", "created_by")
-        .filter(key_hash=key_hash, revoked_at__isnull=True)
-        .first()
+    return one_or_none(ApiKey.objects.select_related("program", "created_by")
+                       .filter(key_hash=key_hash, revoked_at__isnull=True))
+
+
+_offers_cache: dict[int, tuple[int, dict[int, list[RewardOffer]]]] = {}
+
+
+def reward_offers_by_classification(*, program: Program) -> dict[int, list[RewardOffer]]:
+    """The program's EFFECTIVE reward offers by classification id, in id order, with their
+    currency and classifications loaded, from a per-process cache keyed by the program's
+    `definitions_version` (bumped whenever an offer, its classifications or a currency
+    changes; see loyalty.apps). Read-only: shared between requests of one process."""
+    cached = _offers_cache.get(program.pk)
+    if cached is not None and cached[0] == program.definitions_version:
+        return cached[1]
+    offers = (
+        RewardOffer.objects.filter(program_id=program.pk, state=RewardOffer.State.EFFECTIVE)
+        .select_related("currency").prefetch_related("classifications").order_by("pk")
     )
+    index: dict[int, list[RewardOffer]] = {}
+    for offer in offers:
+        for classification in offer.classifications.all():
+            index.setdefault(classification.pk, []).append(offer)
+    _offers_cache[program.pk] = (program.definitions_version, index)
+    return index
 
 
 def program_list(*, api_key: ApiKey | None = None) -> QuerySet[Program]:

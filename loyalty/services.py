@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
-from django.db.models.functions import Now
+from django.db.models import F
 from django.utils import timezone
 
+from config.db import insert_or_skip, one_or_none
 from config.exceptions import ApplicationError, ConflictError
 from config.services import model_update
 from loyalty.models import (
@@ -36,6 +36,7 @@ from loyalty.models import (
     RewardOffer,
     WalletBalance,
 )
+from loyalty.selectors import reward_offers_by_classification
 
 API_KEY_PREFIX = "laurel_"
 
@@ -80,6 +81,14 @@ def program_update(*, program: Program, data: dict[str, Any]) -> Program:
     if "currency_code" in changed:
         program.currencies.filter(kind=Currency.Kind.POINTS).update(code=program.currency_code)
     return program
+
+
+def program_definitions_changed(*, program_id: int) -> None:
+    """Make every process reload the program's cached definitions (achievements, target
+    groups, reward offers): they are keyed by `definitions_version`."""
+    Program.objects.filter(pk=program_id).update(
+        definitions_version=F("definitions_version") + 1
+    )
 
 
 def program_event_numbers_reserve(*, program_id: int, count: int) -> int:
@@ -174,7 +183,8 @@ def customer_get_or_create(*, program: Program, integration_id: str) -> tuple[Cu
 
     Safe under concurrency: two first events for one new customer make one row.
     """
-    customer = Customer.objects.filter(program=program, integration_id=integration_id).first()
+    customer = one_or_none(Customer.objects.filter(program=program,
+                                                   integration_id=integration_id))
     if customer is not None:
         return customer, False
     Customer.objects.bulk_create(
@@ -190,7 +200,7 @@ def customer_get_or_create_locked(*, program: Program, integration_id: str) -> C
     # of=("self",): lock the customer only, not the program row joined for its settings.
     locked = Customer.objects.select_for_update(no_key=True, of=("self",)).select_related(
         "program")
-    customer = locked.filter(program=program, integration_id=integration_id).first()
+    customer = one_or_none(locked.filter(program=program, integration_id=integration_id))
     if customer is None:
         customer, _ = customer_get_or_create(program=program, integration_id=integration_id)
         customer = locked.get(pk=customer.pk)
@@ -395,11 +405,15 @@ AMOUNT_QUANTUM = Decimal("0.000001")
 
 def _wallet_credit(*, customer: Customer, currency_id: int, amount: Decimal) -> None:
     """Add a signed amount to a balance. Callers hold the customer lock."""
-    updated = WalletBalance.objects.filter(customer=customer, currency_id=currency_id).update(
-        balance=F("balance") + amount, updated_at=Now()
-    )
-    if not updated:
-        WalletBalance.objects.create(customer=customer, currency_id=currency_id, balance=amount)
+    table = WalletBalance._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (customer_id, currency_id, balance, updated_at) "
+            "VALUES (%s, %s, %s, %s) ON CONFLICT (customer_id, currency_id) "
+            f"DO UPDATE SET balance = {table}.balance + EXCLUDED.balance, "
+            "updated_at = EXCLUDED.updated_at",
+            [customer.pk, currency_id, amount, timezone.now()],
+        )
 
 
 def rewards_grant(
@@ -418,18 +432,12 @@ def rewards_grant(
     or a race cannot double it. `achieved_classification_ids` is asked only when an offer
     needs every one of its classifications.
     """
-    offers = (
-        RewardOffer.objects.filter(
-            program_id=customer.program_id,
-            state=RewardOffer.State.EFFECTIVE,
-            classifications=classification,
-        )
-        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=performed_on))
-        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=performed_on))
-        .select_related("currency")
-        .prefetch_related("classifications")
-        .order_by("pk")
-    )
+    offers = [
+        offer for offer in reward_offers_by_classification(program=customer.program)
+        .get(classification.pk, [])
+        if (offer.valid_from is None or offer.valid_from <= performed_on)
+        and (offer.valid_to is None or performed_on < offer.valid_to)
+    ]
     awards = []
     achieved: set[int] | None = None
     for offer in offers:
@@ -452,20 +460,12 @@ def rewards_grant(
                                    tz=ZoneInfo(customer.program.time_zone))
         else:
             award_key = f"event:{customer_event_id}"
-        taken = AwardTransaction.objects.filter(
-            reward_offer=offer, customer=customer, award_key=award_key,
-            kind=AwardTransaction.Kind.AWARD, state=AwardTransaction.State.POSTED,
-        ).exists()
-        if taken:
-            continue
-        try:
-            with transaction.atomic():
-                award = AwardTransaction.objects.create(
-                    program_id=customer.program_id, customer=customer,
-                    currency=offer.currency, amount=amount, reward_offer=offer,
-                    customer_event_id=customer_event_id, award_key=award_key,
-                )
-        except IntegrityError:
+        award = AwardTransaction(
+            program_id=customer.program_id, customer=customer, currency=offer.currency,
+            amount=amount, reward_offer=offer, customer_event_id=customer_event_id,
+            award_key=award_key,
+        )
+        if not insert_or_skip(award):
             continue  # awarded by a concurrent or earlier attempt: exactly once
         _wallet_credit(customer=customer, currency_id=offer.currency_id, amount=amount)
         awards.append(award)

@@ -4,7 +4,7 @@ import csv
 from datetime import UTC
 from decimal import Decimal
 
-from django.http import StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -151,12 +151,16 @@ class CustomerAchievementListApi(CustomerScopedMixin, generics.ListAPIView):
     def get_queryset(self):
         filters = CustomerAchievementFilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
-        return selectors.customer_achievement_list(
-            customer=self.get_customer(),
+        standings = selectors.customer_achievement_list_by_integration_id(
+            program=self.program,
+            integration_id=self.kwargs["integrationId"],
             now=timezone.now(),
             campaign_ids=filters.validated_data.get("campaign_ids"),
             statuses=filters.validated_data.get("status"),
         )
+        if standings is None:
+            raise Http404("No Customer matches the given query.")
+        return standings
 
 
 @extend_schema(summary="Every iteration of a customer in one achievement, newest first",

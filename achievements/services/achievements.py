@@ -212,38 +212,47 @@ class _Iterations:
     at the end. The expiry job claims rows with SKIP LOCKED, so an event and the job never
     write the same iteration at once."""
 
-    def __init__(self, *, customer: Customer, achievement_ids: list[int], at: datetime,
-                 one_time_ids: list[int]):
+    def __init__(self, *, customer: Customer, achievements: list[Achievement], at: datetime):
         self.customer = customer
         self.rows: dict[int, list[AchievementProgress]] = defaultdict(list)
+        by_id = {a.pk: a for a in achievements}
+        self.achievement_ids = list(by_id)
         open_rows = (
             AchievementProgress.objects.select_for_update()
-            .filter(customer=customer, achievement_id__in=achievement_ids)
+            .filter(customer=customer, achievement_id__in=self.achievement_ids)
             .filter(Q(end_date__isnull=True) | Q(end_date__gt=at))
         )
         for row in open_rows:
+            row.achievement = by_id[row.achievement_id]  # the cached definition: no lazy load
             self.rows[row.achievement_id].append(row)
-        self.started = set()
-        if one_time_ids:
-            self.started = set(
-                AchievementProgress.objects.filter(customer=customer,
-                                                   achievement_id__in=one_time_ids)
-                .values_list("achievement_id", flat=True).distinct()
-            )
         self._top_sequence: dict[int, int] | None = None
-        self.achievement_ids = achievement_ids
+        if any(a.recurrence_policy == Achievement.RecurrencePolicy.NO_RECURRENCE
+               for a in achievements):
+            self._load_top_sequences()
         self.new: list[AchievementProgress] = []
         self.changed: dict[int, AchievementProgress] = {}
         self.contributions: list[ProgressContribution] = []
 
+    def _load_top_sequences(self) -> None:
+        """Each achievement's highest iteration number: one query, which also tells which
+        one-time achievements the customer has started."""
+        self._top_sequence = dict(
+            AchievementProgress.objects.filter(customer=self.customer,
+                                               achievement_id__in=self.achievement_ids)
+            .values("achievement_id").annotate(top=Max("sequence"))
+            .values_list("achievement_id", "top")
+        )
+
+    def started(self, achievement_id: int) -> bool:
+        """Whether the customer has any iteration of the achievement (one-time ones only
+        ever have one)."""
+        if self._top_sequence is None:
+            self._load_top_sequences()
+        return achievement_id in self._top_sequence
+
     def _next_sequence(self, achievement_id: int) -> int:
         if self._top_sequence is None:
-            self._top_sequence = dict(
-                AchievementProgress.objects.filter(customer=self.customer,
-                                                   achievement_id__in=self.achievement_ids)
-                .values("achievement_id").annotate(top=Max("sequence"))
-                .values_list("achievement_id", "top")
-            )
+            self._load_top_sequences()
         sequence = self._top_sequence.get(achievement_id, 0) + 1
         self._top_sequence[achievement_id] = sequence
         return sequence
@@ -257,7 +266,6 @@ class _Iterations:
         )
         self.rows[achievement.pk].append(row)
         self.new.append(row)
-        self.started.add(achievement.pk)
         return row
 
     def save(self) -> None:
@@ -296,7 +304,7 @@ def _iteration_for(*, achievement: Achievement, iterations: _Iterations, at: dat
         if fixed:  # the next iteration runs in what is left of the same window
             window = periods.Window(start=at, end=window.end, index=window.index)
     elif policy == Achievement.RecurrencePolicy.NO_RECURRENCE and (
-        achievement.pk in iterations.started
+        iterations.started(achievement.pk)
     ):
         return None  # one-time: its only iteration is over
     if not fixed:
@@ -378,11 +386,8 @@ def achievement_progress_record_event(*, customer: Customer,
             matched.append((achievement, amount, window))
     if not matched:
         return []
-    iterations = _Iterations(
-        customer=customer, achievement_ids=[a.pk for a, _, _ in matched], at=event.performed_on,
-        one_time_ids=[a.pk for a, _, _ in matched
-                      if a.recurrence_policy == Achievement.RecurrencePolicy.NO_RECURRENCE],
-    )
+    iterations = _Iterations(customer=customer, achievements=[a for a, _, _ in matched],
+                             at=event.performed_on)
     effects: list[ProgressEffect] = []
     for achievement, amount, window in matched:
         effects.extend(_count(achievement=achievement, iterations=iterations, event=event,

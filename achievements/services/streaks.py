@@ -476,15 +476,21 @@ def streaks_record_event(*, customer: Customer, event: EventFacts,
             enrolment__customer=customer,
             period_id__in={period.pk for _, _, period, *_ in matched})
     }
-    contributions, changed_cycles, recompute = [], {}, {}
+    # Implicit enrolments (TRANSACTION targets) of groups the customer is new to: one INSERT,
+    # counting from the cycle of the group's first matching target.
+    new_enrolments: dict[int, Enrolment] = {}
+    for group, target, period, *_ in matched:
+        if (group.pk not in enrolments and group.pk not in new_enrolments
+                and target.enrolment_method == Target.EnrolmentMethod.TRANSACTION):
+            new_enrolments[group.pk] = Enrolment(group=group, customer=customer, enrolled_at=now,
+                                                 counting_from=period.start_date)
+    Enrolment.objects.bulk_create(new_enrolments.values())
+    enrolments.update(new_enrolments)
+    contributions, new_cycles, changed_cycles, recompute = [], [], {}, {}
     for group, target, period, sign, amount, target_value in matched:
         enrolment = enrolments.get(group.pk)
         if enrolment is None:
-            if target.enrolment_method != Target.EnrolmentMethod.TRANSACTION:
-                continue  # IMPORT: only explicitly enrolled customers take part
-            enrolment = enrolments[group.pk] = Enrolment.objects.create(
-                group=group, customer=customer, enrolled_at=now,
-                counting_from=period.start_date)
+            continue  # IMPORT: only explicitly enrolled customers take part
         if not enrolment.active:
             continue
         if (
@@ -496,23 +502,24 @@ def streaks_record_event(*, customer: Customer, event: EventFacts,
             enrolment.counting_from = period.start_date
             enrolment.save(update_fields=["counting_from"])
             recompute[enrolment.pk] = (enrolment, group)
-        cycle = cycles.get((enrolment.pk, target.pk, period.pk))
-        if cycle is None:
-            cycle = cycles[(enrolment.pk, target.pk, period.pk)] = CycleProgress.objects.create(
-                enrolment=enrolment, target=target, period=period)
+        key = (enrolment.pk, target.pk, period.pk)
+        cycle = cycles.get(key)
+        if cycle is None:  # written below, with its first value, in one INSERT
+            cycle = cycles[key] = CycleProgress(enrolment=enrolment, target=target, period=period)
+            new_cycles.append(cycle)
         visit_day = None
         delta = sign * amount
         if target.target_type == Kpi.VISIT:
             visit_day = event.performed_on.astimezone(group_time_zone(group)).date()
-            seen = cycle.contributions.filter(visit_day=visit_day, delta__gt=0,
-                                              reversed_at__isnull=True).exists()
+            seen = cycle.pk is not None and cycle.contributions.filter(
+                visit_day=visit_day, delta__gt=0, reversed_at__isnull=True).exists()
             delta = Decimal(0) if seen or sign < 0 else Decimal(1)
         if sign < 0:
             delta = -min(amount, cycle.value)  # a return takes back at most what is there
         contributions.append(CycleContribution(cycle=cycle, customer_event_id=event.id,
                                                delta=delta, visit_day=visit_day))
         if delta:
-            changed_cycles[cycle.pk] = cycle
+            changed_cycles[key] = cycle
             if _apply(cycle=cycle, target_value=target_value, delta=delta,
                       at=event.performed_on, outcome=outcome, group=group):
                 recompute[enrolment.pk] = (enrolment, group)
@@ -522,11 +529,13 @@ def streaks_record_event(*, customer: Customer, event: EventFacts,
             "periodRefCode": period.ref_code, "delta": delta, "value": cycle.value,
             "target": target_value, "isMet": cycle.value >= target_value,
         })
+    CycleProgress.objects.bulk_create(new_cycles)
     CycleContribution.objects.bulk_create(contributions)
     for cycle in changed_cycles.values():
         cycle.updated_at = now
-    bulk_update_rows(model=CycleProgress, objs=list(changed_cycles.values()),
-                     fields=["value", "met_at", "updated_at"])
+    inserted = {id(cycle) for cycle in new_cycles}
+    bulk_update_rows(model=CycleProgress, fields=["value", "met_at", "updated_at"],
+                     objs=[c for c in changed_cycles.values() if id(c) not in inserted])
     for enrolment, group in recompute.values():
         outcome.extend(streak_recompute(enrolment=enrolment, now=now, at=event.performed_on,
                                         group=group))

@@ -20,7 +20,10 @@ class ProgramScopedMixin:
 
     @cached_property
     def program(self) -> Program:
-        programs = program_list(api_key=request_api_key(self.request))
+        api_key = request_api_key(self.request)
+        if api_key is not None and api_key.program_id == self.kwargs["programId"]:
+            return api_key.program  # loaded with the key, in this request: no second query
+        programs = program_list(api_key=api_key)
         return get_object_or_404(programs, pk=self.kwargs["programId"])
 
     def check_permissions(self, request) -> None:
