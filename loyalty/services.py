@@ -80,6 +80,7 @@ def program_update(*, program: Program, data: dict[str, Any]) -> Program:
         program.save(update_fields=["webhook_secret"])
     if "currency_code" in changed:
         program.currencies.filter(kind=Currency.Kind.POINTS).update(code=program.currency_code)
+        program_definitions_changed(program_id=program.pk)  # offers carry their currency
     return program
 
 

@@ -225,10 +225,7 @@ class _Iterations:
         for row in open_rows:
             row.achievement = by_id[row.achievement_id]  # the cached definition: no lazy load
             self.rows[row.achievement_id].append(row)
-        self._top_sequence: dict[int, int] | None = None
-        if any(a.recurrence_policy == Achievement.RecurrencePolicy.NO_RECURRENCE
-               for a in achievements):
-            self._load_top_sequences()
+        self._top_sequence: dict[int, int] | None = None  # loaded when first needed
         self.new: list[AchievementProgress] = []
         self.changed: dict[int, AchievementProgress] = {}
         self.contributions: list[ProgressContribution] = []

@@ -326,6 +326,44 @@ def test_achievement_iterations_close_due_works_in_batches_when_batch_size_is_sm
         (Kind.ACHIEVEMENT_EXPIRED, f"achievementExpired:{r.pk}") for r in records)
 
 
+@pytest.mark.parametrize(("sweep_from", "order"), [(20_000, "end_date"), (5, "pk")],
+                         ids=["few-due-oldest-first", "backlog-swept-in-key-order"])
+def test_achievement_iterations_close_due_batches_follow_end_or_key_order(
+    one_time, monkeypatch, sweep_from, order
+):
+    # given: ten due iterations whose ends run opposite to their keys, two not yet due and
+    # a completed one
+    records = _due_iterations(one_time, 10)
+    later = [AchievementProgressFactory(achievement=one_time, sequence=1, window_start=T0,
+                                        end_date=END + DAY) for _ in range(2)]
+    done = AchievementProgressFactory(achievement=one_time, sequence=1, window_start=T0,
+                                      end_date=END - SECOND, status=Status.COMPLETED)
+    batches = []
+    seen = set()
+
+    def claimed(*, expired):
+        now_expired = set(AchievementProgress.objects.filter(
+            status=Status.EXPIRED).values_list("pk", flat=True))
+        batches.append(now_expired - seen)
+        seen.update(now_expired)
+
+    monkeypatch.setattr(jobs_module, "_batch_claimed", claimed)
+
+    # when
+    stats = achievement_iterations_close_due(now=END, batch_size=4, sweep_from=sweep_from)
+
+    # then: 4 + 4 + 2, every due row once, in the expected order; the rest untouched
+    assert (stats.rows, stats.batches) == (10, 3)
+    ordered = sorted(records, key=lambda r: getattr(r, order))
+    assert batches == [{r.pk for r in ordered[i:i + 4]} for i in (0, 4, 8)]
+    assert notifications(Kind.ACHIEVEMENT_EXPIRED) == sorted(
+        (Kind.ACHIEVEMENT_EXPIRED, f"achievementExpired:{r.pk}") for r in records)
+    assert set(AchievementProgress.objects.filter(pk__in=[r.pk for r in later])
+               .values_list("status", flat=True)) == {Status.INPROGRESS}
+    done.refresh_from_db()
+    assert done.status == Status.COMPLETED
+
+
 def _crash_on_call(n, name="notifications_record"):
     """A stand-in for jobs_module.<name> that works n - 1 times, then raises (the worker
     died) inside the batch's transaction."""

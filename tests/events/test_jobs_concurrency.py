@@ -6,6 +6,7 @@ event racing the close of its iteration must be counted once, in the iteration w
 holds its performedOn, whichever of the two takes the row lock first.
 """
 
+import functools
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -119,13 +120,17 @@ def with_batch_size(job, service, size):
 
 # Two runs of the same job
 # ------------------------------------------------------------------------------------------
-def test_achievement_iterations_close_due_expires_each_once_when_two_runs_race(campaign):
+@pytest.mark.parametrize("sweep_from", [20_000, 0], ids=["oldest-first", "backlog-sweep"])
+def test_achievement_iterations_close_due_expires_each_once_when_two_runs_race(campaign,
+                                                                               sweep_from):
     # given: 3000 due iterations
     achievement = AchievementFactory(campaign=campaign, target=5, period="1D")
     due_iterations(achievement, 3000)
 
-    # when: two runs for the same now, batches of 200
-    with with_batch_size(CLOSE_ITERATIONS, achievement_iterations_close_due, 200):
+    # when: two runs for the same now, batches of 200 (taken oldest first, or swept in key
+    # order as a backlog is)
+    service = functools.partial(achievement_iterations_close_due, sweep_from=sweep_from)
+    with with_batch_size(CLOSE_ITERATIONS, service, 200):
         together(lambda: job_run(job=CLOSE_ITERATIONS, now=END),
                  lambda: job_run(job=CLOSE_ITERATIONS, now=END))
 
