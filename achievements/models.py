@@ -298,8 +298,9 @@ class AchievementProgress(models.Model):
 class ProgressContribution(models.Model):
     """What one customer event added to one iteration, so a cancellation can take it back."""
 
-    progress_record = models.ForeignKey(
-        AchievementProgress, on_delete=models.CASCADE, related_name="contributions"
+    progress_record = models.ForeignKey(  # the unique (iteration, event) index leads with it
+        AchievementProgress, on_delete=models.CASCADE, related_name="contributions",
+        db_index=False,
     )
     # A plain id: events import achievements, never the other way round.
     customer_event_id = models.BigIntegerField(db_index=True)
@@ -532,7 +533,9 @@ class Enrolment(models.Model):
     """A customer taking part in a target group. `epoch` grows with every reset, so levels
     reached before a `resetStreakStatus` re-enrolment can be reached (and paid) again."""
 
-    group = models.ForeignKey(TargetGroup, on_delete=models.CASCADE, related_name="enrolments")
+    # The unique (group, customer) index serves lookups by group.
+    group = models.ForeignKey(TargetGroup, on_delete=models.CASCADE, related_name="enrolments",
+                              db_index=False)
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE,
                                  related_name="enrolments")
     active = models.BooleanField(default=True)
@@ -559,7 +562,9 @@ class Enrolment(models.Model):
 class CycleProgress(models.Model):
     """A customer's value for one target in one period: the per-cycle ledger."""
 
-    enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="cycles")
+    # The unique (enrolment, target, period) index serves lookups by enrolment.
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="cycles",
+                                  db_index=False)
     target = models.ForeignKey(Target, on_delete=models.CASCADE, related_name="+")
     period = models.ForeignKey(TargetPeriod, on_delete=models.CASCADE, related_name="+")
     value = models.DecimalField(max_digits=20, decimal_places=6, default=0)
@@ -580,8 +585,8 @@ class CycleProgress(models.Model):
 class CycleContribution(models.Model):
     """What one customer event added to one cycle (negative for returns)."""
 
-    cycle = models.ForeignKey(CycleProgress, on_delete=models.CASCADE,
-                              related_name="contributions")
+    cycle = models.ForeignKey(CycleProgress, on_delete=models.CASCADE, db_index=False,
+                              related_name="contributions")  # see the unique index below
     customer_event_id = models.BigIntegerField(db_index=True)
     delta = models.DecimalField(max_digits=20, decimal_places=6)
     visit_day = models.DateField(null=True, blank=True)

@@ -24,8 +24,12 @@ class CustomerEvent(models.Model):
     # Laurel posts the ACHIEVEMENT events of completions under this external system.
     LAUREL_SYSTEM = "LAUREL"
 
-    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="events")
+    # No single-column indexes: event_by_program / event_by_customer (below) lead with these,
+    # and an event is written with every index it has.
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+",
+                                db_index=False)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="events",
+                                 db_index=False)
     number = models.BigIntegerField(null=True, blank=True, help_text="Sequential per program.")
     type = models.CharField(max_length=16, choices=Type.choices)
     classification = models.ForeignKey(Classification, on_delete=models.PROTECT, null=True,

@@ -95,7 +95,9 @@ class Campaign(TimeStampedModel):
 class Customer(models.Model):
     """A loyalty customer, known to integrations by `integration_id`."""
 
-    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="customers")
+    # The unique (program, integration id) index serves lookups by program.
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="customers",
+                                db_index=False)
     integration_id = models.CharField(max_length=1000)
     name = models.CharField(max_length=200, blank=True)
     attributes = models.JSONField(default=dict, blank=True)
@@ -330,8 +332,8 @@ class AwardTransaction(models.Model):
         CANCELLED = "CANCELLED", "Cancelled"
 
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE,
-                                 related_name="award_transactions")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, db_index=False,
+                                 related_name="award_transactions")  # award_customer_currency
     currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.AWARD)
     state = models.CharField(max_length=16, choices=State.choices, default=State.POSTED)
@@ -375,7 +377,8 @@ class AwardTransaction(models.Model):
 class WalletBalance(models.Model):
     """A customer's balance per currency: the sum of its ledger rows, kept under the row lock."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="balances")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="balances",
+                                 db_index=False)  # the unique (customer, currency) index
     currency = models.ForeignKey(Currency, on_delete=models.PROTECT, related_name="+")
     balance = models.DecimalField(max_digits=20, decimal_places=6, default=0)
     updated_at = models.DateTimeField(auto_now=True)

@@ -20,7 +20,7 @@ from loyalty.models import (
 
 
 def api_key_get_active(*, key_hash: str) -> ApiKey | None:
-    return one_or_none(ApiKey.objects.select_related("program", "created_by")
+    return one_or_none(ApiKey.objects.select_related("program")
                        .filter(key_hash=key_hash, revoked_at__isnull=True))
 
 

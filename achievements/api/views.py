@@ -110,30 +110,43 @@ def _instant(value):
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def _definition_fields(achievement: Achievement) -> dict:
+    """The definition half of AchievementProgressWithDefinition, built once per cached
+    definition (the object is replaced when the program's definitions change)."""
+    fields = achievement.__dict__.get("_api_definition_fields")
+    if fields is None:
+        body = {
+            "achievementId": achievement.pk,
+            "name": achievement.name,
+            "title": achievement.title,
+            "description": achievement.description,
+            "campaignId": achievement.campaign_id,
+            "target": NUMBER.to_representation(achievement.target),
+            "achievementRecurrencePolicy": achievement.recurrence_policy,
+            "achievementActivationPolicy": achievement.activation_policy,
+            "achievementFixedStartDate": _instant(achievement.fixed_start_date),
+            "achievementEndDate": _instant(achievement.end_date),
+        }
+        fields = {key: value for key, value in body.items() if value is not None}
+        achievement.__dict__["_api_definition_fields"] = fields
+    return fields
+
+
 def progress_with_definition(standing: selectors.CustomerAchievement) -> dict:
     """AchievementProgressWithDefinition as plain camelCase JSON. The hot read path builds it
     directly: a DRF serializer and the camelCase renderer cost ten times as much for the same
     bytes (AchievementProgressWithDefinitionSerializer describes it in the schema and is
     kept equal by the tests)."""
-    achievement, record = standing.achievement, standing.record
-    body = {
-        "status": standing.status,
-        "progress": NUMBER.to_representation(standing.progress),
-        "startDate": _instant(record.start_date) if record else None,
-        "completionDate": _instant(record.completion_date) if record else None,
-        "endDate": _instant(record.end_date) if record else None,
-        "achievementId": achievement.pk,
-        "name": achievement.name,
-        "title": achievement.title,
-        "description": achievement.description,
-        "campaignId": achievement.campaign_id,
-        "target": NUMBER.to_representation(achievement.target),
-        "achievementRecurrencePolicy": achievement.recurrence_policy,
-        "achievementActivationPolicy": achievement.activation_policy,
-        "achievementFixedStartDate": _instant(achievement.fixed_start_date),
-        "achievementEndDate": _instant(achievement.end_date),
-    }
-    return {key: value for key, value in body.items() if value is not None}
+    record = standing.record
+    body = {"status": standing.status, "progress": NUMBER.to_representation(standing.progress)}
+    if record is not None:
+        for key, value in (("startDate", record.start_date),
+                           ("completionDate", record.completion_date),
+                           ("endDate", record.end_date)):
+            if value is not None:
+                body[key] = _instant(value)
+    body.update(_definition_fields(standing.achievement))
+    return body
 
 
 NUMBER = NumberField()
