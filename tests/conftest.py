@@ -1,10 +1,11 @@
 import secrets
 
 import pytest
+import time_machine
 from rest_framework.test import APIClient
 
 from loyalty.models import ApiKey
-from tests.loyalty.factories import ApiKeyFactory, ProgramFactory
+from tests.loyalty.factories import ApiKeyFactory, CampaignFactory, ProgramFactory
 
 
 def client_for(api_key: ApiKey) -> APIClient:
@@ -57,3 +58,17 @@ def staff_client(admin_user):
     client = APIClient()
     client.force_authenticate(user=admin_user)
     return client
+
+
+@pytest.fixture
+def campaign(program):
+    """A running campaign of `program`."""
+    return CampaignFactory(program=program, running=True)
+
+
+@pytest.fixture
+def frozen_clock(request):
+    """The clock pinned at the test module's NOW for the whole test (use it through
+    `pytestmark = [..., pytest.mark.usefixtures("frozen_clock")]`)."""
+    with time_machine.travel(request.module.NOW, tick=False):
+        yield

@@ -3,7 +3,6 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 
 from achievements.models import AchievementProgress, ProgressContribution
 from events.models import CustomerEvent
@@ -11,22 +10,11 @@ from loyalty.models import ApiKey, Customer, Program, WalletBalance
 from tests.achievements.factories import AchievementFactory
 from tests.conftest import client_for, make_key
 from tests.events.factories import ClassificationFactory, RewardOfferFactory
-from tests.loyalty.factories import CampaignFactory, CustomerFactory
+from tests.loyalty.factories import CustomerFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
-def campaign(program):
-    return CampaignFactory(program=program, running=True)
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from tests.conftest import make_key
 from tests.events.factories import RewardOfferFactory
 from tests.events.threads import Call, api_client, run_concurrently, send
 from tests.events.threads import failures as _failures
-from tests.loyalty.factories import CampaignFactory, CustomerFactory
+from tests.loyalty.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,11 +36,6 @@ POSTED = CustomerEvent.LifeCycleState.POSTED
 @pytest.fixture
 def raw_key(program) -> str:
     return make_key(scope=ApiKey.Scope.INTEGRATION, program=program).raw_key
-
-
-@pytest.fixture
-def campaign(program):
-    return CampaignFactory(program=program, running=True)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -15,22 +14,10 @@ from loyalty.models import AwardTransaction, Program, WalletBalance
 from loyalty.services import program_update, reward_offer_update
 from tests.achievements.factories import AchievementFactory
 from tests.events.factories import ClassificationFactory, RewardOfferFactory
-from tests.loyalty.factories import CampaignFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 NOW = datetime(2026, 6, 3, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
-def campaign(program):
-    return CampaignFactory(program=program, running=True)
 
 
 def goal(program, classification, ref, customer="ann"):

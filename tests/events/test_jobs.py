@@ -35,7 +35,7 @@ from events.jobs import JOBS, job_run
 from events.services import event_cancel, event_ingest
 from loyalty.models import Customer, JobRun, Notification
 from tests.achievements.factories import AchievementFactory, AchievementProgressFactory
-from tests.loyalty.factories import CampaignFactory, CustomerFactory, ProgramFactory
+from tests.loyalty.factories import CustomerFactory, ProgramFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -61,11 +61,6 @@ Policy = Achievement.RecurrencePolicy
 @pytest.fixture
 def program(db):
     return ProgramFactory(name="Laurel Jobs", time_zone="UTC")
-
-
-@pytest.fixture
-def campaign(program):
-    return CampaignFactory(program=program, running=True)
 
 
 @pytest.fixture

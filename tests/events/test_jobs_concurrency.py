@@ -32,7 +32,7 @@ from events.jobs import JOBS, job_run
 from events.services import event_ingest
 from loyalty.models import Customer, JobRun, Notification
 from tests.achievements.factories import AchievementFactory, AchievementProgressFactory
-from tests.loyalty.factories import CampaignFactory, CustomerFactory, ProgramFactory
+from tests.loyalty.factories import CustomerFactory, ProgramFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -52,11 +52,6 @@ Kind = Notification.Kind
 @pytest.fixture
 def program(db):
     return ProgramFactory(name="Laurel Jobs Race", time_zone="UTC")
-
-
-@pytest.fixture
-def campaign(program):
-    return CampaignFactory(program=program, running=True)
 
 
 def together(*calls, timeout=120):

@@ -4,29 +4,16 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-import time_machine
 
 from achievements.models import AchievementProgress, ProgressContribution
 from events.models import CustomerEvent
 from loyalty.models import AwardTransaction, Customer, WalletBalance
 from tests.achievements.factories import AchievementFactory
 from tests.events.factories import RewardOfferFactory
-from tests.loyalty.factories import CampaignFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
-def campaign(program):
-    return CampaignFactory(program=program, running=True)
 
 
 @pytest.fixture

@@ -43,11 +43,6 @@ def program(db):
 
 
 @pytest.fixture
-def campaign(program):
-    return CampaignFactory(program=program, running=True)
-
-
-@pytest.fixture
 def base(program):
     return f"/api/v1/programs/{program.pk}"
 

@@ -31,11 +31,6 @@ def program(db):
     return ProgramFactory(name="Laurel UTC", time_zone="UTC")
 
 
-@pytest.fixture
-def campaign(program):
-    return CampaignFactory(program=program, running=True)
-
-
 def ingest(program, *, at, amount="1", customer="ann", type="PURCHASE", now=None, **fields):
     """One customer event through the whole pipeline, received at `now` (default: `at`)."""
     data = {"customer": customer, "type": type, "performed_on": at,

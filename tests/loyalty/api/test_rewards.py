@@ -10,16 +10,11 @@ from loyalty.models import AwardTransaction, RewardOffer, WalletBalance
 from loyalty.services import wallet_adjust
 from tests.achievements.factories import AchievementFactory
 from tests.events.factories import ClassificationFactory, RewardOfferFactory
-from tests.loyalty.factories import CampaignFactory, CurrencyFactory
+from tests.loyalty.factories import CurrencyFactory
 
 pytestmark = pytest.mark.django_db
 
 NOW = datetime(2026, 5, 20, 12, tzinfo=UTC)
-
-
-@pytest.fixture
-def campaign(program):
-    return CampaignFactory(program=program, running=True)
 
 
 def achievement_event(program, classification, *, at=NOW, amount=None, customer="ann", ref=None):
