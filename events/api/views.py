@@ -59,7 +59,9 @@ class CustomerEventViewSet(ProgramScopedMixin, mixins.ListModelMixin,
 
     def _render(self, events, *, many: bool, effects=None):
         items = events if many else [events]
-        awards = selectors.awards_by_event(event_ids=[e.pk for e in items])
+        # Reward offers pay ACHIEVEMENT events only: other events have no ledger rows to read.
+        paid = [e.pk for e in items if e.type == CustomerEvent.Type.ACHIEVEMENT]
+        awards = selectors.awards_by_event(event_ids=paid) if paid else {}
         bodies = [event_body(e, awards=awards.get(e.pk, []), effects=effects) for e in items]
         return bodies if many else bodies[0]
 

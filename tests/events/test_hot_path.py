@@ -183,3 +183,28 @@ def test_customer_achievements_of_customer_without_iterations_and_unknown_one(
     assert [a["status"] for a in new.json()["results"]] == ["not_started"] * 2
     assert unknown.status_code == 404
     assert unknown.json()["code"] == "not_found"
+
+
+def test_purchase_response_reads_no_ledger_and_achievement_event_shows_its_awards(
+        integration_client, program, campaign):
+    achievement = AchievementFactory(campaign=campaign, target=1, period="1D")
+    RewardOfferFactory(program=program, classifications=[achievement.classification],
+                       award_value=10)
+    url = f"/api/v1/programs/{program.pk}/events"
+    body = {"customer": "ann", "type": "PURCHASE", "amount": 5,
+            "performedOn": (NOW - timedelta(minutes=1)).isoformat()}
+
+    with CaptureQueriesContext(connection) as posted:
+        response = integration_client.post(url, body, format="json")
+
+    assert response.status_code == 201
+    assert response.json()["awardTransactions"] == []
+    # The ledger is written (the completion pays) but not read back for the purchase.
+    statements = [q["sql"] for q in posted.captured_queries]
+    assert any(s.startswith('INSERT INTO "loyalty_awardtransaction"') for s in statements)
+    assert not any(s.startswith("SELECT") and 'FROM "loyalty_awardtransaction"' in s
+                   for s in statements)
+    achievement_event = CustomerEvent.objects.get(type="ACHIEVEMENT")
+    detail = integration_client.get(f"{url}/{achievement_event.pk}").json()
+    assert [(a["amount"], a["currency"]) for a in detail["awardTransactions"]] == [(10, "PTS")]
+    assert detail["totalAwardedAmount"] == 10
