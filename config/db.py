@@ -48,7 +48,7 @@ def insert_or_skip(obj: models.Model) -> bool:
 
     True (and `obj.pk` set) when the row went in; False when a unique constraint already
     holds one. One round trip where `exists()` + a savepoint + `save()` take four, and the
-    constraint still decides under concurrency.
+    constraint still decides under concurrency. Like `bulk_create`, it sends no model signals.
     """
     meta = obj._meta
     fields = [f for f in meta.local_concrete_fields
