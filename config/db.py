@@ -1,11 +1,47 @@
 """Database helpers for hot paths (no business rules here)."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, models
 from django.db.models import sql
 from django.db.models.constants import OnConflict
+
+
+@dataclass(frozen=True)
+class ValuesTable:
+    """`(VALUES (...), ...) AS v(id, ...)` for writing `fields` of many rows: the SQL, its
+    parameters, and `"f" = v."f"::type` assignments to SET from it."""
+
+    sql: str
+    params: list
+    assignments: str
+
+
+def values_table(*, model: type[models.Model], objs: Sequence[models.Model],
+                 fields: Sequence[str], extra: Sequence[tuple[str, Sequence]] = ()
+                 ) -> ValuesTable:
+    """The rows' primary keys, any `extra` columns (name, one value per row) and `fields`,
+    as a VALUES list (PostgreSQL)."""
+    meta = model._meta
+    columns = [meta.get_field(name) for name in fields]
+    pk = meta.pk
+    row = "(" + ", ".join(["%s"] * (1 + len(extra) + len(columns))) + ")"
+    params: list = []
+    for index, obj in enumerate(objs):
+        params.append(pk.get_db_prep_value(obj.pk, connection))
+        params.extend(values[index] for _, values in extra)
+        params.extend(column.get_db_prep_save(getattr(obj, column.attname), connection)
+                      for column in columns)
+    names = ", ".join([f'"{pk.column}"', *(f'"{name}"' for name, _ in extra),
+                       *(f'"{c.column}"' for c in columns)])
+    return ValuesTable(
+        sql=f'(VALUES {", ".join([row] * len(objs))}) AS v({names})',
+        params=params,
+        assignments=", ".join(
+            f'"{c.column}" = v."{c.column}"::{c.cast_db_type(connection)}' for c in columns),
+    )
 
 
 def bulk_update_rows(*, model: type[models.Model], objs: Sequence[models.Model],
@@ -22,25 +58,14 @@ def bulk_update_rows(*, model: type[models.Model], objs: Sequence[models.Model],
         model._default_manager.bulk_update(objs, fields)
         return
     meta = model._meta
-    columns = [meta.get_field(name) for name in fields]
     pk = meta.pk
-    row = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"
-    params: list = []
-    for obj in objs:
-        params.append(pk.get_db_prep_value(obj.pk, connection))
-        params.extend(column.get_db_prep_save(getattr(obj, column.attname), connection)
-                      for column in columns)
-    names = ", ".join(f'"{c.column}"' for c in columns)
-    assignments = ", ".join(
-        f'"{c.column}" = v."{c.column}"::{c.cast_db_type(connection)}' for c in columns
-    )
+    values = values_table(model=model, objs=objs, fields=fields)
     sql = (
-        f'UPDATE "{meta.db_table}" AS t SET {assignments} '
-        f'FROM (VALUES {", ".join([row] * len(objs))}) AS v("{pk.column}", {names}) '
+        f'UPDATE "{meta.db_table}" AS t SET {values.assignments} FROM {values.sql} '
         f'WHERE t."{pk.column}" = v."{pk.column}"::{pk.cast_db_type(connection)}'
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, values.params)
 
 
 def insert_or_skip(obj: models.Model) -> bool:

@@ -34,7 +34,7 @@ from achievements.services import (
     streaks_rollback_event,
 )
 from achievements.services import streaks as streak_services
-from config.db import bulk_update_rows, insert_or_skip, one_or_none
+from config.db import bulk_update_rows, insert_or_skip, one_or_none, values_table
 from config.exceptions import ApplicationError, ConflictError, ItemFailedError, api_name
 from events.models import CustomerEvent
 from loyalty.models import AwardTransaction, Classification, Customer, Program
@@ -271,28 +271,19 @@ def _number_events(*, program_id: int, events: list[CustomerEvent],
         return
     # One round trip: reserve the numbers (the program row stays locked until COMMIT, so
     # this must stay the last write) and write them, with `also`, into the new events.
-    meta = CustomerEvent._meta
-    columns = [meta.get_field(name) for name in also or []]
-    row = "(" + ", ".join(["%s"] * (len(columns) + 2)) + ")"
-    params: list[Any] = [len(events), program_id]
-    for offset, event in enumerate(events, start=1):
-        params.extend([event.pk, offset])
-        params.extend(c.get_db_prep_save(getattr(event, c.attname), connection) for c in columns)
-    assignments = "".join(f', "{c.column}" = v."{c.column}"::{c.cast_db_type(connection)}'
-                          for c in columns)
-    names = "".join(f', "{c.column}"' for c in columns)
-    program_table = Program._meta.db_table
+    values = values_table(model=CustomerEvent, objs=events, fields=also or [],
+                          extra=[("position", range(1, len(events) + 1))])
+    assignments = f", {values.assignments}" if also else ""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH reserved AS (UPDATE {program_table} "
+            f"WITH reserved AS (UPDATE {Program._meta.db_table} "
             "SET last_event_number = last_event_number + %s WHERE id = %s "
             "RETURNING last_event_number - %s AS first_number) "
-            f'UPDATE "{meta.db_table}" AS t '
+            f'UPDATE "{CustomerEvent._meta.db_table}" AS t '
             f'SET "number" = reserved.first_number + v.position::bigint{assignments} '
-            f"FROM reserved, (VALUES {', '.join([row] * len(events))}) "
-            f'AS v(id, position{names}) WHERE t.id = v.id::bigint '
+            f"FROM reserved, {values.sql} WHERE t.id = v.id::bigint "
             'RETURNING t.id, t."number"',
-            [params[0], params[1], len(events), *params[2:]],
+            [len(events), program_id, len(events), *values.params],
         )
         numbers = dict(cursor.fetchall())
     for event in events:

@@ -4,6 +4,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -225,15 +226,15 @@ class _Iterations:
         for row in open_rows:
             row.achievement = by_id[row.achievement_id]  # the cached definition: no lazy load
             self.rows[row.achievement_id].append(row)
-        self._top_sequence: dict[int, int] | None = None  # loaded when first needed
         self.new: list[AchievementProgress] = []
         self.changed: dict[int, AchievementProgress] = {}
         self.contributions: list[ProgressContribution] = []
 
-    def _load_top_sequences(self) -> None:
-        """Each achievement's highest iteration number: one query, which also tells which
-        one-time achievements the customer has started."""
-        self._top_sequence = dict(
+    @cached_property
+    def _top_sequence(self) -> dict[int, int]:
+        """Each achievement's highest iteration number, read when first needed: one query,
+        which also tells which one-time achievements the customer has started."""
+        return dict(
             AchievementProgress.objects.filter(customer=self.customer,
                                                achievement_id__in=self.achievement_ids)
             .values("achievement_id").annotate(top=Max("sequence"))
@@ -243,13 +244,9 @@ class _Iterations:
     def started(self, achievement_id: int) -> bool:
         """Whether the customer has any iteration of the achievement (one-time ones only
         ever have one)."""
-        if self._top_sequence is None:
-            self._load_top_sequences()
         return achievement_id in self._top_sequence
 
     def _next_sequence(self, achievement_id: int) -> int:
-        if self._top_sequence is None:
-            self._load_top_sequences()
         sequence = self._top_sequence.get(achievement_id, 0) + 1
         self._top_sequence[achievement_id] = sequence
         return sequence
