@@ -257,6 +257,11 @@ class AchievementProgress(models.Model):
     end_date = models.DateTimeField(null=True, blank=True)
     completion_date = models.DateTimeField(null=True, blank=True)
     window_index = models.IntegerField(default=0)
+    last_counted_on = models.DateTimeField(
+        null=True, blank=True,
+        help_text="performedOn of the latest event counted in this iteration: an event earlier "
+        "than the latest iteration's is late and re-folds the achievement for the customer.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -264,9 +269,11 @@ class AchievementProgress(models.Model):
         ordering = ["achievement_id", "customer_id", "-sequence"]
         verbose_name_plural = "achievement progress"
         constraints = [
+            # Deferred: a re-fold renumbers a customer's iterations in one statement.
             models.UniqueConstraint(
                 fields=["achievement", "customer", "sequence"],
                 name="achievement_progress_sequence_unique",
+                deferrable=models.Deferrable.DEFERRED,
             ),
             models.CheckConstraint(
                 condition=Q(end_date__isnull=True) | Q(end_date__gt=models.F("window_start")),

@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils.dateparse import parse_datetime
+from django.utils.duration import duration_iso_string
 
 from achievements import rules
 from achievements.models import (
@@ -26,15 +27,17 @@ from achievements.models import (
 )
 from achievements.services import (
     EventFacts,
+    ProgressOutcome,
     StreakOutcome,
-    achievement_progress_record_event,
-    achievement_progress_rollback_event,
+    progress_apply,
+    progress_plan,
+    progress_plan_cancel,
     streak_recompute,
     streaks_record_event,
     streaks_rollback_event,
 )
 from achievements.services import streaks as streak_services
-from config.db import bulk_update_rows, insert_or_skip, one_or_none, values_table
+from config.db import insert_or_skip, one_or_none, values_table
 from config.exceptions import ApplicationError, ConflictError, ItemFailedError, api_name
 from events.models import CustomerEvent
 from loyalty.models import AwardTransaction, Classification, Customer, Program
@@ -42,11 +45,13 @@ from loyalty.services import (
     awards_cancel_for_event,
     customer_get_or_create_locked,
     customer_lock,
-    program_event_numbers_reserve,
     rewards_grant,
 )
 
 logger = logging.getLogger(__name__)
+
+# Numbers every customer event (see migration events 0003): unique and increasing, with gaps.
+EVENT_NUMBERS = "events_customerevent_number_seq"
 
 EVENT_FIELDS = (
     "type", "product", "payment_medium_type", "payment_medium_brand",
@@ -167,10 +172,12 @@ def _achievement_reference_prefix(record: AchievementProgress) -> str:
     return f"achievement:{record.achievement_id}:iteration:{record.pk}:"
 
 
-def _achievement_reference(record: AchievementProgress, trigger: CustomerEvent) -> str:
+def _achievement_reference(record: AchievementProgress, trigger: CustomerEvent,
+                           cancelled: bool) -> str:
     """Unique per completion: an iteration completed, taken back and completed again posts
-    a second ACHIEVEMENT event, by another triggering event."""
-    return f"{_achievement_reference_prefix(record)}event:{trigger.pk}"
+    a second ACHIEVEMENT event, through another event's ingestion or cancellation."""
+    suffix = ":cancel" if cancelled else ""
+    return f"{_achievement_reference_prefix(record)}event:{trigger.pk}{suffix}"
 
 
 def _goal_event(*, customer: Customer, classification: Classification, amount: Decimal,
@@ -189,7 +196,8 @@ def _goal_event(*, customer: Customer, classification: Classification, amount: D
 
 
 def _post_achievement_event(*, customer: Customer, record: AchievementProgress,
-                            trigger: CustomerEvent, now: datetime) -> CustomerEvent:
+                            trigger: CustomerEvent, cancelled: bool,
+                            now: datetime) -> CustomerEvent:
     """The ACHIEVEMENT customer event of a completion: unique per iteration and trigger."""
     achievement: Achievement = record.achievement
     return _goal_event(
@@ -197,7 +205,8 @@ def _post_achievement_event(*, customer: Customer, record: AchievementProgress,
         # The value achieved: a percentage reward pays on it (10% of 100 spent this month).
         amount=record.progress, performed_on=record.completion_date,
         description=f"Completed achievement {achievement.name}",
-        reference=_achievement_reference(record, trigger), trigger=trigger, now=now,
+        reference=_achievement_reference(record, trigger, cancelled), trigger=trigger,
+        now=now,
     )
 
 
@@ -261,33 +270,78 @@ def _post_streak_events(*, customer: Customer, outcome: StreakOutcome,
 
 def _number_events(*, program_id: int, events: list[CustomerEvent],
                    also: list[str] | None = None) -> None:
-    """Give events their sequential numbers: the transaction's last writes (see
-    program_event_numbers_reserve). `also` names other fields to write in the same UPDATE."""
-    if connection.vendor != "postgresql":
-        last = program_event_numbers_reserve(program_id=program_id, count=len(events))
-        for offset, event in enumerate(events):
-            event.number = last - len(events) + 1 + offset
-        bulk_update_rows(model=CustomerEvent, objs=events, fields=["number", *(also or [])])
-        return
-    # One round trip: reserve the numbers (the program row stays locked until COMMIT, so
-    # this must stay the last write) and write them, with `also`, into the new events.
+    """Give events their numbers from one sequence (unique and increasing, gaps allowed: no
+    row that every event of a program writes). `also` names other fields to write in the same
+    UPDATE: one round trip for all the events."""
     values = values_table(model=CustomerEvent, objs=events, fields=also or [],
                           extra=[("position", range(1, len(events) + 1))])
     assignments = f", {values.assignments}" if also else ""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH reserved AS (UPDATE {Program._meta.db_table} "
-            "SET last_event_number = last_event_number + %s WHERE id = %s "
-            "RETURNING last_event_number - %s AS first_number) "
             f'UPDATE "{CustomerEvent._meta.db_table}" AS t '
-            f'SET "number" = reserved.first_number + v.position::bigint{assignments} '
-            f"FROM reserved, {values.sql} WHERE t.id = v.id::bigint "
-            'RETURNING t.id, t."number"',
-            [len(events), program_id, len(events), *values.params],
+            f"SET \"number\" = nextval('{EVENT_NUMBERS}'){assignments} "
+            f"FROM (SELECT * FROM {values.sql} ORDER BY v.position) AS v "
+            'WHERE t.id = v.id::bigint RETURNING t.id, t."number"',
+            values.params,
         )
         numbers = dict(cursor.fetchall())
     for event in events:
         event.number = numbers[event.pk]
+
+
+def _history(*, customer: Customer, since: datetime | None,
+             exclude_id: int) -> list[EventFacts]:
+    """The customer's POSTED events from `since` on, as the goals see them: what a re-fold
+    runs over (one statement)."""
+    if since is None:
+        return []
+    rows = (CustomerEvent.objects.filter(customer=customer, performed_on__gte=since,
+                                         life_cycle_state=CustomerEvent.LifeCycleState.POSTED)
+            .exclude(pk=exclude_id).select_related("classification").order_by())
+    return [_facts(row, customer) for row in rows]
+
+
+def _facts(event: CustomerEvent, customer: Customer) -> EventFacts:
+    return EventFacts(id=event.pk, type=event.type, performed_on=event.performed_on,
+                      activation=_activation(event, customer), amount=event.amount,
+                      attributes=event.attributes)
+
+
+def _follow_completions(*, customer: Customer, outcome: ProgressOutcome,
+                        trigger: CustomerEvent, cancelled: bool, now: datetime,
+                        reason: str = "Completion taken back: a late event moved the "
+                                      "iteration.") -> tuple[list[dict[str, Any]],
+                                                             list[CustomerEvent]]:
+    """ACHIEVEMENT events and awards follow the completions: a new one posts and pays, one
+    that is gone is cancelled with its awards. Returns (effects, events posted)."""
+    effects: list[dict[str, Any]] = []
+    posted: list[CustomerEvent] = []
+    for completion in outcome.completed:
+        record = completion.record
+        achievement_event = _post_achievement_event(customer=customer, record=record,
+                                                    trigger=trigger, cancelled=cancelled,
+                                                    now=now)
+        posted.append(achievement_event)
+        effects.append({"effectType": "achievementCustomerEvent",
+                        "customerEventId": achievement_event.pk,
+                        "achievementId": completion.achievement.pk,
+                        "progressTrackerId": record.pk,
+                        "classification": completion.achievement.classification.code})
+        effects.extend(_pay(customer=customer, event=achievement_event))
+    for completion in outcome.uncompleted:
+        record = completion.record
+        for achievement_event in CustomerEvent.objects.select_for_update().filter(
+            program_id=customer.program_id, external_system=CustomerEvent.LAUREL_SYSTEM,
+            external_system_reference_number__startswith=_achievement_reference_prefix(record),
+            life_cycle_state=CustomerEvent.LifeCycleState.POSTED,
+        ):
+            effects.append({"effectType": "achievementCustomerEventCancelled",
+                            "customerEventId": achievement_event.pk,
+                            "achievementId": completion.achievement.pk,
+                            "progressTrackerId": record.pk})
+            effects.extend(_cancel_locked(customer=customer, event=achievement_event, now=now,
+                                          reason=reason))
+    return effects, posted
 
 
 def _process(*, program: Program, customer: Customer, data: dict[str, Any],
@@ -322,34 +376,27 @@ def _process(*, program: Program, customer: Customer, data: dict[str, Any],
         return _replay(existing, fingerprint), []
     effects: list[dict[str, Any]] = []
     posted = [event]
-    facts = EventFacts(id=event.pk, type=event.type, performed_on=event.performed_on,
-                       activation=_activation(event, customer))
-    for effect in achievement_progress_record_event(customer=customer, event=facts):
-        effects.append(effect.as_dict())
-        if effect.is_just_completed:
-            achievement_event = _post_achievement_event(
-                customer=customer, record=effect.progress_record, trigger=event, now=now
-            )
-            posted.append(achievement_event)
-            effects.append({"effectType": "achievementCustomerEvent",
-                            "customerEventId": achievement_event.pk,
-                            "achievementId": effect.achievement.pk,
-                            "progressTrackerId": effect.progress_record.pk,
-                            "classification": effect.achievement.classification.code})
-            effects.extend(_pay(customer=customer, event=achievement_event))
+    facts = _facts(event, customer)
+    plan = progress_plan(customer=customer, event=facts)
+    outcome = progress_apply(plan=plan, history=_history(
+        customer=customer, since=plan.history_from, exclude_id=event.pk))
+    effects.extend(effect.as_dict() for effect in outcome.effects)
+    goal_effects, goal_events = _follow_completions(customer=customer, outcome=outcome,
+                                                    trigger=event, cancelled=False, now=now)
+    effects.extend(goal_effects)
+    effects.extend(refold.as_dict() for refold in outcome.refolds)
+    posted.extend(goal_events)
     if event.type == CustomerEvent.Type.ACHIEVEMENT:
         effects.extend(_pay(customer=customer, event=event))
     awarded: dict[str, Decimal] = defaultdict(Decimal)
     for effect in effects:
         if effect["effectType"] == "awardTransaction":
             awarded[effect["currency"]] += effect["amount"]
-    outcome = streaks_record_event(
-        customer=customer, now=now,
-        event=dataclasses.replace(facts, amount=event.amount, attributes=event.attributes,
-                                  awarded=dict(awarded)),
-    )
-    effects.extend(outcome.effects)
-    streak_effects, streak_events = _post_streak_events(customer=customer, outcome=outcome,
+    streak_outcome = streaks_record_event(
+        customer=customer, now=now, event=dataclasses.replace(facts, awarded=dict(awarded)))
+    effects.extend(streak_outcome.effects)
+    streak_effects, streak_events = _post_streak_events(customer=customer,
+                                                        outcome=streak_outcome,
                                                         trigger=event, now=now)
     effects.extend(streak_effects)
     posted.extend(streak_events)
@@ -357,7 +404,10 @@ def _process(*, program: Program, customer: Customer, data: dict[str, Any],
     return IngestResult(event=event, effects=event.effects), posted
 
 
-def _check_future(data: dict[str, Any], now: datetime) -> None:
+def _check_time(data: dict[str, Any], *, program: Program, now: datetime,
+                late_window: bool = True) -> None:
+    """performedOn may not be in the future (beyond the allowed skew) nor, where the program
+    sets a lateEventWindow, older than that window (import_events brings older history)."""
     skew = settings.LAUREL_MAX_FUTURE_SKEW_SECONDS
     performed_on = data["performed_on"]
     if isinstance(performed_on, str):
@@ -365,6 +415,13 @@ def _check_future(data: dict[str, Any], now: datetime) -> None:
     if (performed_on - now).total_seconds() > skew:
         raise ApplicationError(
             f"performedOn is more than {skew // 60} minutes in the future.", field="performed_on"
+        )
+    window = program.late_event_window
+    if late_window and window is not None and performed_on < now - window:
+        raise ApplicationError(
+            f"performedOn is older than the program's lateEventWindow "
+            f"({duration_iso_string(window)}); load older history with import_events.",
+            field="performed_on", extra={"lateEventWindow": duration_iso_string(window)},
         )
 
 
@@ -377,7 +434,7 @@ def event_ingest(*, program: Program, data: dict[str, Any], idempotency_key: str
     payload) returns the original result; the same key with another payload is a 409.
     """
     fingerprint = payload_hash({**data, "idempotency_key": idempotency_key})
-    _check_future(data, now)
+    _check_time(data, program=program, now=now)
     try:
         with transaction.atomic():
             # A refused event writes nothing, not even its new customer: the customer is
@@ -415,7 +472,7 @@ def event_bulk_ingest(*, program: Program, items: list[dict[str, Any] | Exceptio
             results.append(item)
             continue
         try:
-            _check_future(item, now)
+            _check_time(item, program=program, now=now)
         except ApplicationError as exc:
             results.append(exc)
             continue
@@ -483,22 +540,17 @@ class CancelResult:
 def _cancel_locked(*, customer: Customer, event: CustomerEvent, now: datetime,
                    reason: str) -> list[dict[str, Any]]:
     effects: list[dict[str, Any]] = []
-    rollback = achievement_progress_rollback_event(customer=customer,
-                                                   customer_event_id=event.pk, now=now)
-    effects.extend(e.as_dict() for e in rollback.effects)
-    for record in rollback.uncompleted:
-        achievement_event = CustomerEvent.objects.select_for_update().filter(
-            program_id=customer.program_id, external_system=CustomerEvent.LAUREL_SYSTEM,
-            external_system_reference_number__startswith=_achievement_reference_prefix(record),
-            life_cycle_state=CustomerEvent.LifeCycleState.POSTED,
-        ).first()
-        if achievement_event is not None:
-            effects.append({"effectType": "achievementCustomerEventCancelled",
-                            "customerEventId": achievement_event.pk,
-                            "achievementId": record.achievement_id,
-                            "progressTrackerId": record.pk})
-            effects.extend(_cancel_locked(customer=customer, event=achievement_event, now=now,
-                                          reason=f"Completion taken back: {reason}"))
+    plan = progress_plan_cancel(customer=customer, event=_facts(event, customer))
+    outcome = progress_apply(plan=plan, history=_history(
+        customer=customer, since=plan.history_from, exclude_id=event.pk))
+    effects.extend(effect.as_dict() for effect in outcome.effects)
+    goal_effects, goal_events = _follow_completions(
+        customer=customer, outcome=outcome, trigger=event, cancelled=True, now=now,
+        reason=f"Completion taken back: {reason}")
+    effects.extend(goal_effects)
+    effects.extend(refold.as_dict() for refold in outcome.refolds)
+    if goal_events:  # without the event, windows may hold more: a completion can appear
+        _number_events(program_id=customer.program_id, events=goal_events)
     outcome = streaks_rollback_event(customer=customer, customer_event_id=event.pk, now=now)
     effects.extend(outcome.effects)
     streak_effects, streak_events = _post_streak_events(customer=customer, outcome=outcome,

@@ -26,8 +26,11 @@ class Program(TimeStampedModel):
         validators=[validate_time_zone],
         help_text="IANA time zone for calendar periods (days, weeks, months) of this program.",
     )
-    last_event_number = models.BigIntegerField(
-        default=0, editable=False, help_text="Numbers customer events sequentially."
+    late_event_window = models.DurationField(
+        null=True, blank=True,
+        help_text="Events performed longer ago than this are refused (ISO-8601 duration, e.g. "
+        "P30D); empty: backdated events of any age count. Older history comes in through "
+        "import_events.",
     )
     definitions_version = models.BigIntegerField(
         default=0, editable=False,

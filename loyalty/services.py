@@ -45,12 +45,13 @@ API_KEY_PREFIX = "laurel_"
 # ------------------------------------------------------------------------------
 @transaction.atomic
 def program_create(*, name: str, time_zone: str = "UTC", currency_code: str = "PTS",
-                   currency_name: str = "Points", webhook_url: str = "") -> Program:
+                   currency_name: str = "Points", webhook_url: str = "",
+                   late_event_window: timedelta | None = None) -> Program:
     """Create a program and its points currency (and a webhook secret with a webhook)."""
     if Program.objects.filter(name=name).exists():
         raise ConflictError(f"A program named '{name}' already exists.", field="name")
     program = Program(name=name, time_zone=time_zone, currency_code=currency_code,
-                      webhook_url=webhook_url,
+                      webhook_url=webhook_url, late_event_window=late_event_window,
                       webhook_secret=secrets.token_hex(32) if webhook_url else "")
     program.full_clean()
     program.save()
@@ -73,7 +74,8 @@ def program_update(*, program: Program, data: dict[str, Any]) -> Program:
                 f"The program already has an alternative currency '{code}'.", field="currency_code"
             )
     program, changed = model_update(
-        instance=program, data=data, fields=["name", "time_zone", "currency_code", "webhook_url"]
+        instance=program, data=data,
+        fields=["name", "time_zone", "currency_code", "late_event_window", "webhook_url"],
     )
     if program.webhook_url and not program.webhook_secret:
         program.webhook_secret = secrets.token_hex(32)
@@ -90,22 +92,6 @@ def program_definitions_changed(*, program_id: int) -> None:
     Program.objects.filter(pk=program_id).update(
         definitions_version=F("definitions_version") + 1
     )
-
-
-def program_event_numbers_reserve(*, program_id: int, count: int) -> int:
-    """Reserve `count` consecutive event numbers; returns the last one.
-
-    The counter row stays locked until the transaction ends, so callers reserve as their
-    last write: numbers are gap-free and in commit order, and the lock is held briefly.
-    """
-    table = Program._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET last_event_number = last_event_number + %s "
-            "WHERE id = %s RETURNING last_event_number",
-            [count, program_id],
-        )
-        return cursor.fetchone()[0]
 
 
 # Campaigns

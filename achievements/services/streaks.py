@@ -28,7 +28,7 @@ from achievements.models import (
     TargetValue,
 )
 from achievements.selectors import cycle_ledger, program_definitions
-from achievements.services.achievements import EventFacts
+from achievements.services.progress import EventFacts
 from config.db import bulk_update_rows
 from config.exceptions import ApplicationError, ConflictError, api_name
 from loyalty.models import Classification, Customer, Program

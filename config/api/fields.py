@@ -1,5 +1,10 @@
+from datetime import timedelta
 from decimal import Decimal
 
+from django.utils.dateparse import parse_duration
+from django.utils.duration import duration_iso_string
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 
@@ -22,3 +27,24 @@ class NumberField(serializers.DecimalField):
         if value == value.to_integral_value():
             return int(value)
         return float(value.normalize())
+
+
+@extend_schema_field(OpenApiTypes.DURATION)
+class IsoDurationField(serializers.Field):
+    """An ISO-8601 duration on the wire (P30D, PT12H), a timedelta inside."""
+
+    default_error_messages = {
+        "invalid": "Use an ISO-8601 duration such as P30D or PT12H.",
+        "not_positive": "The duration must be longer than zero.",
+    }
+
+    def to_internal_value(self, data) -> timedelta:
+        value = parse_duration(data) if isinstance(data, str) else None
+        if value is None or not isinstance(data, str) or not data.startswith(("P", "-P")):
+            self.fail("invalid")
+        if value <= timedelta(0):
+            self.fail("not_positive")
+        return value
+
+    def to_representation(self, value: timedelta) -> str:
+        return duration_iso_string(value)

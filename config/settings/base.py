@@ -217,3 +217,6 @@ CELERY_BEAT_SCHEDULE = {
 # ------------------------------------------------------------------------------
 # How far in the future an event's performedOn may lie (clock skew allowance).
 LAUREL_MAX_FUTURE_SKEW_SECONDS = env.int("LAUREL_MAX_FUTURE_SKEW_SECONDS", default=300)
+# One event completes at most this many iterations of one achievement (on_completion carries
+# what it adds beyond the target over); the effects say where it stopped.
+LAUREL_MAX_COMPLETIONS_PER_EVENT = env.int("LAUREL_MAX_COMPLETIONS_PER_EVENT", default=100)

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from config.api.fields import NumberField
+from config.api.fields import IsoDurationField, NumberField
 from loyalty.models import (
     AwardTransaction,
     Campaign,
@@ -16,10 +16,16 @@ from loyalty.models import (
 
 
 class ProgramSerializer(serializers.ModelSerializer):
+    late_event_window = IsoDurationField(
+        required=False, allow_null=True,
+        help_text="Events performed longer ago than this (ISO-8601 duration, e.g. P30D) are "
+        "refused with a 400; null: backdated events of any age count.",
+    )
+
     class Meta:
         model = Program
-        fields = ["id", "name", "time_zone", "currency_code", "webhook_url", "webhook_secret",
-                  "created_at", "updated_at"]
+        fields = ["id", "name", "time_zone", "currency_code", "late_event_window",
+                  "webhook_url", "webhook_secret", "created_at", "updated_at"]
         read_only_fields = ["id", "webhook_secret", "created_at", "updated_at"]
         extra_kwargs = {"name": {"validators": []}}  # duplicates are a 409 from the service
 

@@ -6,7 +6,7 @@ import pytest
 
 from achievements.models import AchievementProgress, ProgressContribution
 from events.models import CustomerEvent
-from loyalty.models import ApiKey, Customer, Program, WalletBalance
+from loyalty.models import ApiKey, Customer, WalletBalance
 from tests.achievements.factories import AchievementFactory
 from tests.conftest import client_for, make_key
 from tests.events.factories import ClassificationFactory, RewardOfferFactory
@@ -74,20 +74,20 @@ def test_event_bulk_stores_valid_items_and_refuses_each_invalid_one_when_items_a
     assert all("event" not in r for r in results[1:5])
     assert all("errors" not in r for r in (results[0], results[5]))
     first, last = results[0]["event"], results[5]["event"]
-    assert (first["externalSystemReferenceNumber"], first["number"]) == ("B-0", 1)
+    assert first["externalSystemReferenceNumber"] == "B-0"
     assert [e["effectType"] for e in first["effects"]] == ["increaseAchievementProgress"]
-    assert (last["classification"], last["number"]) == ("COFFEE", 2)
+    assert last["classification"] == "COFFEE"
+    assert first["number"] < last["number"]
     assert [e["effectType"] for e in last["effects"]] == [
         "increaseAchievementProgress", "achievementCustomerEvent", "awardTransaction"
     ]
     assert last["effects"][0]["isJustCompleted"] is True
     assert _stored_references() == {"B-0", "B-5"}
-    assert CustomerEvent.objects.filter(type="ACHIEVEMENT").get().number == 3
+    assert CustomerEvent.objects.filter(type="ACHIEVEMENT").get().number > last["number"]
     record = AchievementProgress.objects.get(customer=customer)
     assert (record.progress, record.status) == (2, AchievementProgress.Status.COMPLETED)
     assert ProgressContribution.objects.count() == 2
     assert WalletBalance.objects.get(customer=customer).balance == 50
-    assert Program.objects.get(pk=program.pk).last_event_number == 3
 
 
 @pytest.mark.parametrize(
@@ -120,7 +120,6 @@ def test_event_bulk_writes_nothing_for_item_when_item_is_refused(
     assert (result["status"], _fields(result)) == (400, [field])
     assert not CustomerEvent.objects.exists()
     assert not AchievementProgress.objects.exists()
-    assert Program.objects.get(pk=program.pk).last_event_number == 0
     assert not Customer.objects.filter(integration_id="ghost").exists()
 
 
@@ -142,9 +141,9 @@ def test_event_bulk_returns_original_event_with_200_when_item_is_replayed_in_lat
     replayed, fresh = response.json()["results"]
     assert (original["status"], replayed["status"], fresh["status"]) == (201, 200, 201)
     assert replayed["event"]["id"] == original["event"]["id"]
-    assert replayed["event"]["number"] == 1
+    assert replayed["event"]["number"] == original["event"]["number"]
     assert replayed["event"]["effects"] == original["event"]["effects"]
-    assert fresh["event"]["number"] == 2
+    assert fresh["event"]["number"] > original["event"]["number"]
     assert CustomerEvent.objects.count() == 2
     assert AchievementProgress.objects.get().progress == 2
 

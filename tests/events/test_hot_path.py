@@ -145,7 +145,7 @@ def test_replayed_event_is_found_after_the_insert_conflicts(program, campaign):
     assert again.replayed and again.event.pk == first.event.pk
     assert again.effects == first.effects
     assert CustomerEvent.objects.count() == 1
-    assert Program.objects.get(pk=program.pk).last_event_number == 1
+    assert CustomerEvent.objects.get().number == first.event.number
 
 
 def test_customer_achievements_read_costs_key_and_one_query(integration_client, program,

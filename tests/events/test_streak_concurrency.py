@@ -112,7 +112,13 @@ def _ledger_sum(customer: Customer) -> Decimal:
 
 
 def _event_numbers(program) -> list[int]:
-    return sorted(CustomerEvent.objects.filter(program=program).values_list("number", flat=True))
+    """The ranks of the program's event numbers, after checking that every event has one and
+    that none repeats (numbers come from a sequence: unique and increasing, gaps allowed)."""
+    numbers = list(CustomerEvent.objects.filter(program=program)
+                   .values_list("number", flat=True))
+    assert None not in numbers
+    assert len(set(numbers)) == len(numbers)
+    return list(range(1, len(numbers) + 1))
 
 
 def assert_levels_held_once_and_paid_once(*, customer: Customer, group: TargetGroup,

@@ -753,11 +753,9 @@ def test_event_cancel_subtracts_exactly_its_contributions_when_iteration_in_prog
                   for e in rollbacks) == sorted([(by_amount.pk, 7, 5), (by_count.pk, 1, 1)])
     assert [r.progress for r in iterations(by_amount)] == [5]
     assert [r.progress for r in iterations(by_count)] == [1]
-    reversed_for = ProgressContribution.objects.filter(reversed_at__isnull=False)
-    assert set(reversed_for.values_list("customer_event_id", flat=True)) == {
-        cancelled.event.pk
-    }
-    assert ProgressContribution.objects.filter(reversed_at__isnull=True).count() == 2
+    # The fold without the cancelled event: its contributions are gone, the others stay.
+    assert not ProgressContribution.objects.filter(customer_event_id=cancelled.event.pk)
+    assert ProgressContribution.objects.count() == 2
 
 
 def test_event_cancel_changes_nothing_when_cancelled_twice(program, campaign):
@@ -793,7 +791,8 @@ def test_event_cancel_keeps_completed_iteration_when_rollback_after_completion_n
     (record,) = iterations(achievement)
     assert (record.status, record.progress) == ("completed", 11)
     assert record.completion_date == T0 + SECOND
-    assert result.effects == []
+    assert [e["effectType"] for e in result.effects] == ["achievementCompletionKept"]
+    assert result.effects[0]["progressTrackerId"] == record.pk
     assert achievement_events(state="POSTED").count() == 1
 
 
@@ -858,13 +857,15 @@ def test_event_cancel_takes_back_only_open_spill_when_on_completion_without_roll
     # when
     result = event_cancel(event=spilling.event, now=T0 + DAY)
 
-    # then
+    # then: the kept completions stay; the open spill goes with the event (the fold without it)
     assert [(r.progress, r.status) for r in iterations(achievement)] == [
-        (300, "completed"), (300, "completed"), (0, "inprogress"),
+        (300, "completed"), (300, "completed"),
     ]
-    assert [(e["decreaseProgressBy"], e["currentProgress"]) for e in result.effects] == [
-        (100, 0)
-    ]
+    rollbacks = [e for e in result.effects
+                 if e["effectType"] == "rollbackIncreasedAchievementProgress"]
+    assert [(e["decreaseProgressBy"], e["currentProgress"]) for e in rollbacks] == [(100, 0)]
+    kept = [e for e in result.effects if e["effectType"] == "achievementCompletionKept"]
+    assert len(kept) == 2
     assert achievement_events(state="POSTED").count() == 2
 
 
@@ -880,10 +881,8 @@ def test_event_cancel_takes_back_every_spill_when_on_completion_with_rollback(pr
     # when
     result = event_cancel(event=spilling.event, now=T0 + DAY)
 
-    # then
-    assert [(r.progress, r.status) for r in iterations(achievement)] == [
-        (0, "inprogress"), (0, "inprogress"), (0, "inprogress"),
-    ]
+    # then: the fold without the only event has no iteration at all
+    assert list(iterations(achievement)) == []
     rollbacks = [e for e in result.effects
                  if e["effectType"] == "rollbackIncreasedAchievementProgress"]
     assert sorted(e["decreaseProgressBy"] for e in rollbacks) == [100, 300, 300]
