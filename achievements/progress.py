@@ -32,7 +32,7 @@ counts in it (as the policy allows), and no other iteration may overlap it.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -48,6 +48,7 @@ __all__ = [
     "FoldResult",
     "Iteration",
     "fold",
+    "resume_point",
 ]
 
 DEFAULT_MAX_COMPLETIONS = 100
@@ -116,8 +117,8 @@ class Contribution:
 @dataclass(slots=True)
 class Iteration:
     """One iteration. `key` is the stored row's identity (None for one the fold opened);
-    `counted` the events already counted in it before this fold (pinned and prior
-    iterations); `added` what this fold added."""
+    `counted` what each event already added to it before this fold (pinned iterations);
+    `added` what this fold added."""
 
     window_start: datetime
     start_date: datetime
@@ -129,7 +130,7 @@ class Iteration:
     last_counted_on: datetime | None = None
     key: int | None = None
     pinned: bool = False
-    counted: frozenset[int] = frozenset()
+    counted: Mapping[int, Decimal] = field(default_factory=dict)
     added: list[Contribution] = field(default_factory=list)
 
     @property
@@ -160,6 +161,10 @@ class _Fold:
         self.max_completions = max_completions
         self.pins = sorted((_copy(p) for p in pins), key=lambda p: p.window_start)
         self.pin_starts = [p.window_start for p in self.pins]
+        self.pinned: dict[int, Decimal] = {}  # what each event added to pinned iterations
+        for pin in self.pins:
+            for event_id, delta in pin.counted.items():
+                self.pinned[event_id] = self.pinned.get(event_id, _ZERO) + delta
         self.prior = _copy(prior) if prior is not None else None
         self.current = self.prior  # the latest iteration the fold opened or continued
         self.opened: list[Iteration] = []
@@ -168,16 +173,21 @@ class _Fold:
 
     # Which iteration an event counts in ---------------------------------------------
     def _pin_holding(self, at: datetime) -> Iteration | None:
+        """The kept completion whose window holds `at` (none for on_completion: a completed
+        iteration takes no more there, the next one counts)."""
         index = bisect.bisect_right(self.pin_starts, at) - 1
-        if index < 0:
+        if index < 0 or self.definition.on_completion:
             return None
         pin = self.pins[index]
-        if not pin.holds(at):
-            return None
-        if self.definition.on_completion and pin.completion_date is not None \
-                and at > pin.completion_date:
-            return None  # on_completion: after its completion the next iteration counts
-        return pin
+        return pin if pin.holds(at) else None
+
+    def _latest(self, at: datetime) -> Iteration | None:
+        """The iteration an event at `at` follows: the latest the fold opened or continued,
+        or a kept completion that started after it."""
+        index = bisect.bisect_right(self.pin_starts, at) - 1
+        candidates = [c for c in (self.current, self.pins[index] if index >= 0 else None)
+                      if c is not None]
+        return max(candidates, key=lambda i: (i.window_start, i.start_date), default=None)
 
     def _next_pin_start(self, at: datetime) -> datetime | None:
         index = bisect.bisect_right(self.pin_starts, at)
@@ -188,8 +198,9 @@ class _Fold:
         if not d.recurring and self.started:
             return None  # one-time: its only iteration is (or was) there
         start, end = window.start, window.end
-        if d.fixed and d.on_completion and self.current is not None \
-                and self.current.window_index == window.index:
+        latest = self._latest(at)
+        if d.fixed and d.on_completion and latest is not None \
+                and latest.window_index == window.index:
             start = at  # the next iteration runs in what is left of the same window
         next_pin = self._next_pin_start(at)
         if next_pin is not None and (end is None or end > next_pin):
@@ -209,8 +220,8 @@ class _Fold:
         window = d.window(at)
         if window is None:
             return None
-        current = self.current
-        if current is not None:
+        current = self._latest(at)
+        if current is not None and not current.pinned:
             same = current.window_index == window.index if d.fixed else current.holds(at)
             if same and not (current.completed and d.on_completion):
                 return current
@@ -220,11 +231,16 @@ class _Fold:
     def count(self, event: Counted) -> None:
         d = self.definition
         remaining = event.amount
+        pinned = self.pinned.get(event.event_id)
+        if pinned is not None:  # counted in a kept completion already
+            if not d.on_completion:
+                return
+            remaining -= pinned  # what it carried over beyond the kept completions
+            if remaining <= 0:
+                return
         iteration = self._iteration_for(event.performed_on)
         completions = 0
         while iteration is not None and remaining > 0:
-            if event.event_id in iteration.counted:
-                return  # a pinned or prior iteration counted it already
             delta = remaining
             if d.capped or d.on_completion:
                 delta = min(remaining, max(d.target - iteration.progress, _ZERO))
@@ -248,8 +264,6 @@ class _Fold:
             if completions >= self.max_completions:
                 self.truncated.append(event.event_id)
                 return
-            if iteration.pinned:
-                return  # what a kept completion does not take is not carried past it
             # The excess opens the next iteration at once (a new progress tracker).
             iteration = self._iteration_for(event.performed_on)
 
@@ -279,3 +293,27 @@ def fold(definition: Definition, events: Iterable[Counted], *,
         if event.amount > 0:
             state.count(event)
     return state.result()
+
+
+def resume_point(iterations: Sequence[Iteration], at: datetime) -> tuple[int, datetime]:
+    """Where a re-fold for an event at `at` (late, or cancelled) starts: how many of the
+    leading `iterations` (in time order; stored rows work too) stay as they are, and from which
+    performedOn on the events are folded again (with the last one kept as the `prior`).
+
+    An iteration stays when its window closed at or before `at` and no event it counted is
+    folded again (on_completion carries one event over several iterations). Nothing before
+    that point depends on the event, so folding from there equals folding from the start.
+    """
+    kept = 0
+    for iteration in iterations:
+        if iteration.end_date is None or iteration.end_date > at:
+            break
+        kept += 1
+    while True:
+        start = at
+        if kept < len(iterations) and iterations[kept].window_start < start:
+            start = iterations[kept].window_start
+        last = iterations[kept - 1].last_counted_on if kept else None
+        if kept == 0 or last is None or last < start:
+            return kept, start
+        kept -= 1

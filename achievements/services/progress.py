@@ -211,12 +211,12 @@ def counted_amount(*, achievement: Achievement, event: EventFacts) -> Decimal:
 
 
 def _iteration(row: AchievementProgress, *, pinned: bool = False,
-               counted: frozenset[int] = frozenset()) -> progress.Iteration:
+               counted: dict[int, Decimal] | None = None) -> progress.Iteration:
     return progress.Iteration(
         window_start=row.window_start, start_date=row.start_date, end_date=row.end_date,
         window_index=row.window_index, progress=row.progress,
         completion_date=row.completion_date if row.status == Status.COMPLETED else None,
-        last_counted_on=row.last_counted_on, key=row.pk, pinned=pinned, counted=counted,
+        last_counted_on=row.last_counted_on, key=row.pk, pinned=pinned, counted=counted or {},
     )
 
 
@@ -239,7 +239,7 @@ class GoalPlan:
     latest: AchievementProgress | None = None  # the incremental case
     refold_from: datetime | None = None  # the late case: re-fold from here
     rows: list[AchievementProgress] = field(default_factory=list)  # all, in time order
-    counted: dict[int, frozenset[int]] = field(default_factory=dict)  # pinned row -> events
+    counted: dict[int, dict[int, Decimal]] = field(default_factory=dict)  # pinned row -> deltas
     amount: Decimal = Decimal(0)  # what the processed event adds
 
     @property
@@ -247,22 +247,14 @@ class GoalPlan:
         return self.refold_from is not None
 
     def split(self) -> tuple[list[AchievementProgress], list[AchievementProgress]]:
-        """The rows the re-fold leaves alone (their windows closed before the point where it
-        starts) and the rows it re-folds."""
-        kept = []
-        for row in self.rows:
-            if row.end_date is None or row.end_date > self.refold_from:
-                break
-            kept.append(row)
-        return kept, self.rows[len(kept):]
+        """The rows the re-fold leaves alone and the rows it re-folds
+        (see progress.resume_point)."""
+        kept, _ = progress.resume_point(self.rows, self.refold_from)
+        return self.rows[:kept], self.rows[kept:]
 
     @property
     def history_from(self) -> datetime:
-        _, affected = self.split()
-        start = self.refold_from
-        if affected and affected[0].window_start < start:
-            start = affected[0].window_start
-        return start
+        return progress.resume_point(self.rows, self.refold_from)[1]
 
 
 @dataclass
@@ -308,14 +300,14 @@ def _load_refold_rows(*, customer: Customer, goals: list[GoalPlan]) -> None:
         goal.rows.append(row)
         if _pinned(goal.achievement, row):
             pinned_ids.append(row.pk)
-    counted: dict[int, set[int]] = defaultdict(set)
-    for record_id, event_id in ProgressContribution.objects.filter(
+    counted: dict[int, dict[int, Decimal]] = defaultdict(dict)
+    for record_id, event_id, delta in ProgressContribution.objects.filter(
             progress_record_id__in=pinned_ids).values_list("progress_record_id",
-                                                           "customer_event_id"):
-        counted[record_id].add(event_id)
+                                                           "customer_event_id", "delta"):
+        counted[record_id][event_id] = delta
     for goal in goals:
-        goal.counted = {row.pk: frozenset(counted[row.pk]) for row in goal.rows
-                        if row.pk in counted or _pinned(goal.achievement, row)}
+        goal.counted = {row.pk: counted[row.pk] for row in goal.rows
+                        if _pinned(goal.achievement, row)}
 
 
 def progress_plan(*, customer: Customer, event: EventFacts) -> ProgressPlan:
@@ -447,7 +439,7 @@ def _apply_goal(*, plan: ProgressPlan, goal: GoalPlan, history: list[EventFacts]
         if not plan.cancelled:
             events.append(progress.Counted(plan.event.performed_on, plan.event.id,
                                            goal.amount))
-        pins = [_iteration(row, pinned=True, counted=goal.counted.get(row.pk, frozenset()))
+        pins = [_iteration(row, pinned=True, counted=goal.counted.get(row.pk, {}))
                 for row in affected if _pinned(achievement, row)]
         result = progress.fold(definition, events,
                                prior=_iteration(prior_row) if prior_row else None,
