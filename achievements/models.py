@@ -256,6 +256,11 @@ class AchievementProgress(models.Model):
     start_date = models.DateTimeField()
     end_date = models.DateTimeField(null=True, blank=True)
     completion_date = models.DateTimeField(null=True, blank=True)
+    completion_value = models.DecimalField(
+        max_digits=20, decimal_places=6, null=True, blank=True,
+        help_text="The progress when the iteration completed: the amount of its ACHIEVEMENT "
+        "event, on which percentage rewards pay.",
+    )
     window_index = models.IntegerField(default=0)
     last_counted_on = models.DateTimeField(
         null=True, blank=True,

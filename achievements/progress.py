@@ -126,6 +126,7 @@ class Iteration:
     window_index: int = 0
     progress: Decimal = _ZERO
     completion_date: datetime | None = None
+    completion_value: Decimal | None = None  # the progress when it completed
     completed_by: int | None = None
     last_counted_on: datetime | None = None
     key: int | None = None
@@ -250,6 +251,7 @@ class _Fold:
             just_completed = not iteration.completed and iteration.progress >= d.target
             if just_completed:
                 iteration.completion_date = event.performed_on
+                iteration.completion_value = iteration.progress
                 iteration.completed_by = event.event_id
                 completions += 1
             if event.performed_on < iteration.start_date:

@@ -7,7 +7,7 @@ import json
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -32,6 +32,7 @@ from achievements.services import (
     progress_apply,
     progress_plan,
     progress_plan_cancel,
+    progress_rebuild,
     streak_recompute,
     streaks_record_event,
     streaks_rollback_event,
@@ -41,6 +42,7 @@ from config.db import insert_or_skip, one_or_none, values_table
 from config.exceptions import ApplicationError, ConflictError, ItemFailedError, api_name
 from events.models import CustomerEvent
 from loyalty.models import AwardTransaction, Classification, Customer, Program
+from loyalty.selectors import reward_offers_need_achieved
 from loyalty.services import (
     awards_cancel_for_event,
     customer_get_or_create_locked,
@@ -147,23 +149,19 @@ def _award_effects(awards: list[AwardTransaction], effect_type: str) -> list[dic
     ]
 
 
-def _achieved_classifications(customer: Customer):
-    def achieved() -> set[int]:
-        return set(
-            CustomerEvent.objects.filter(
-                customer=customer, type=CustomerEvent.Type.ACHIEVEMENT,
-                life_cycle_state=CustomerEvent.LifeCycleState.POSTED,
-                classification__isnull=False,
-            ).values_list("classification_id", flat=True)
-        )
-    return achieved
-
-
 def _pay(*, customer: Customer, event: CustomerEvent) -> list[dict[str, Any]]:
+    """Reward offers on the event's classification pay it (customer locked)."""
+    achieved = None
+    if reward_offers_need_achieved(program=customer.program,
+                                   classification_id=event.classification_id):
+        achieved = set(CustomerEvent.objects.filter(
+            customer=customer, type=CustomerEvent.Type.ACHIEVEMENT,
+            life_cycle_state=CustomerEvent.LifeCycleState.POSTED, classification__isnull=False,
+        ).values_list("classification_id", flat=True))
     awards = rewards_grant(
         customer=customer, classification=event.classification, customer_event_id=event.pk,
         event_amount=event.amount, performed_on=event.performed_on,
-        achieved_classification_ids=_achieved_classifications(customer),
+        achieved_classification_ids=achieved,
     )
     return _award_effects(awards, "awardTransaction")
 
@@ -172,19 +170,24 @@ def _achievement_reference_prefix(record: AchievementProgress) -> str:
     return f"achievement:{record.achievement_id}:iteration:{record.pk}:"
 
 
-def _achievement_reference(record: AchievementProgress, trigger: CustomerEvent,
-                           cancelled: bool) -> str:
+def _achievement_reference(record: AchievementProgress, trigger: CustomerEvent | None,
+                           cancelled: bool, now: datetime) -> str:
     """Unique per completion: an iteration completed, taken back and completed again posts
-    a second ACHIEVEMENT event, through another event's ingestion or cancellation."""
+    a second ACHIEVEMENT event, through another event's ingestion or cancellation (or a
+    recompute, which has no triggering event)."""
+    if trigger is None:
+        return f"{_achievement_reference_prefix(record)}recompute:{now.isoformat()}"
     suffix = ":cancel" if cancelled else ""
     return f"{_achievement_reference_prefix(record)}event:{trigger.pk}{suffix}"
 
 
 def _goal_event(*, customer: Customer, classification: Classification, amount: Decimal,
                 performed_on: datetime, description: str, reference: str,
-                trigger: CustomerEvent | None, now: datetime) -> CustomerEvent:
-    """An ACHIEVEMENT customer event Laurel posts for a goal reached: unique per reference."""
-    return CustomerEvent.objects.create(
+                trigger: CustomerEvent | None,
+                now: datetime) -> tuple[CustomerEvent, list[dict[str, Any]]]:
+    """Post the ACHIEVEMENT customer event of a goal reached (unique per reference) and pay
+    it: the one place Laurel's goal events come from. Returns it and its award effects."""
+    event = CustomerEvent.objects.create(
         program_id=customer.program_id, customer=customer,
         # The definition's classification object (from the definitions cache), so paying the
         # event does not load it again.
@@ -193,19 +196,22 @@ def _goal_event(*, customer: Customer, classification: Classification, amount: D
         external_system=CustomerEvent.LAUREL_SYSTEM, external_system_reference_number=reference,
         triggered_by=trigger,
     )
+    return event, _pay(customer=customer, event=event)
 
 
 def _post_achievement_event(*, customer: Customer, record: AchievementProgress,
-                            trigger: CustomerEvent, cancelled: bool,
-                            now: datetime) -> CustomerEvent:
-    """The ACHIEVEMENT customer event of a completion: unique per iteration and trigger."""
+                            trigger: CustomerEvent | None, cancelled: bool,
+                            now: datetime) -> tuple[CustomerEvent, list[dict[str, Any]]]:
+    """The ACHIEVEMENT customer event of a completion, paid: unique per iteration and
+    trigger."""
     achievement: Achievement = record.achievement
     return _goal_event(
         customer=customer, classification=achievement.classification,
         # The value achieved: a percentage reward pays on it (10% of 100 spent this month).
-        amount=record.progress, performed_on=record.completion_date,
+        amount=record.completion_value if record.completion_value is not None
+        else record.progress, performed_on=record.completion_date,
         description=f"Completed achievement {achievement.name}",
-        reference=_achievement_reference(record, trigger, cancelled), trigger=trigger,
+        reference=_achievement_reference(record, trigger, cancelled, now), trigger=trigger,
         now=now,
     )
 
@@ -226,7 +232,7 @@ def _post_streak_events(*, customer: Customer, outcome: StreakOutcome,
     posted: list[CustomerEvent] = []
     for reached in outcome.reached:
         level = reached.level
-        event = _goal_event(
+        event, awards = _goal_event(
             customer=customer, classification=level.classification,
             amount=Decimal(level.target_count_of_sequence), performed_on=reached.achieved_at,
             description=f"Reached streak level {level.name}",
@@ -236,10 +242,10 @@ def _post_streak_events(*, customer: Customer, outcome: StreakOutcome,
         effects.append({"effectType": "achievementCustomerEvent", "customerEventId": event.pk,
                         "streakLevelName": level.name,
                         "classification": level.classification.code})
-        effects.extend(_pay(customer=customer, event=event))
+        effects.extend(awards)
     for cycle in outcome.milestones_met:
         target = cycle.target
-        event = _goal_event(
+        event, awards = _goal_event(
             customer=customer, classification=target.classification,
             amount=cycle.value, performed_on=cycle.met_at or now,
             description=f"Met target {target.name} in {cycle.period.ref_code}",
@@ -250,7 +256,7 @@ def _post_streak_events(*, customer: Customer, outcome: StreakOutcome,
         effects.append({"effectType": "achievementCustomerEvent", "customerEventId": event.pk,
                         "targetId": target.pk, "periodRefCode": cycle.period.ref_code,
                         "classification": target.classification.code})
-        effects.extend(_pay(customer=customer, event=event))
+        effects.extend(awards)
     taken_back = [
         *(dict(external_system_reference_number=_level_reference(a)) for a in outcome.revoked),
         *(dict(external_system_reference_number__startswith=_milestone_reference_prefix(c))
@@ -308,7 +314,7 @@ def _facts(event: CustomerEvent, customer: Customer) -> EventFacts:
 
 
 def _follow_completions(*, customer: Customer, outcome: ProgressOutcome,
-                        trigger: CustomerEvent, cancelled: bool, now: datetime,
+                        trigger: CustomerEvent | None, cancelled: bool, now: datetime,
                         reason: str = "Completion taken back: a late event moved the "
                                       "iteration.") -> tuple[list[dict[str, Any]],
                                                              list[CustomerEvent]]:
@@ -318,16 +324,31 @@ def _follow_completions(*, customer: Customer, outcome: ProgressOutcome,
     posted: list[CustomerEvent] = []
     for completion in outcome.completed:
         record = completion.record
-        achievement_event = _post_achievement_event(customer=customer, record=record,
-                                                    trigger=trigger, cancelled=cancelled,
-                                                    now=now)
+        achievement_event, awards = _post_achievement_event(
+            customer=customer, record=record, trigger=trigger, cancelled=cancelled, now=now)
         posted.append(achievement_event)
         effects.append({"effectType": "achievementCustomerEvent",
                         "customerEventId": achievement_event.pk,
                         "achievementId": completion.achievement.pk,
                         "progressTrackerId": record.pk,
                         "classification": completion.achievement.classification.code})
-        effects.extend(_pay(customer=customer, event=achievement_event))
+        effects.extend(awards)
+    for completion in outcome.moved:
+        # A completion that stays keeps its event and awards; the event follows its date.
+        record = completion.record
+        for achievement_event in CustomerEvent.objects.filter(
+            program_id=customer.program_id, external_system=CustomerEvent.LAUREL_SYSTEM,
+            external_system_reference_number__startswith=_achievement_reference_prefix(record),
+            life_cycle_state=CustomerEvent.LifeCycleState.POSTED,
+        ):
+            achievement_event.performed_on = record.completion_date
+            achievement_event.amount = record.completion_value
+            achievement_event.save(update_fields=["performed_on", "amount"])
+            effects.append({"effectType": "achievementCustomerEventMoved",
+                            "customerEventId": achievement_event.pk,
+                            "achievementId": completion.achievement.pk,
+                            "progressTrackerId": record.pk,
+                            "performedOn": record.completion_date.isoformat()})
     for completion in outcome.uncompleted:
         record = completion.record
         for achievement_event in CustomerEvent.objects.select_for_update().filter(
@@ -426,15 +447,17 @@ def _check_time(data: dict[str, Any], *, program: Program, now: datetime,
 
 
 def event_ingest(*, program: Program, data: dict[str, Any], idempotency_key: str = "",
-                 now: datetime) -> IngestResult:
+                 now: datetime, late_window: bool = True) -> IngestResult:
     """Store one customer event and everything it causes, exactly once.
 
     `data` holds the event's fields (snake_case) with `customer` as the integration id and
     `classification` as a code. A replay (same Idempotency-Key or external reference, same
     payload) returns the original result; the same key with another payload is a 409.
+    `late_window=False` (the import) accepts events older than the program's
+    lateEventWindow.
     """
     fingerprint = payload_hash({**data, "idempotency_key": idempotency_key})
-    _check_time(data, program=program, now=now)
+    _check_time(data, program=program, now=now, late_window=late_window)
     try:
         with transaction.atomic():
             # A refused event writes nothing, not even its new customer: the customer is
@@ -602,3 +625,34 @@ def enrolment_enrol(*, group: TargetGroup, integration_id: str, now: datetime,
     if posted:
         _number_events(program_id=group.program_id, events=posted)
     return enrolment
+
+
+@dataclass
+class RecomputeResult:
+    differences: list[dict[str, Any]]  # per iteration: achievementId, change, before, after
+    effects: list[dict[str, Any]]
+
+
+@transaction.atomic
+def progress_recompute(*, customer: Customer, achievements: list[Achievement], now: datetime,
+                       dry_run: bool = False) -> RecomputeResult:
+    """Rebuild the customer's progress in `achievements` from their event log with the same
+    fold, and bring the ACHIEVEMENT events and awards in line (completions kept where
+    rollback is not allowed). With `dry_run` nothing is written: only the differences."""
+    customer = customer_lock(customer_id=customer.pk)
+    history = _history(customer=customer, since=datetime.min.replace(tzinfo=UTC),
+                       exclude_id=0)
+    differences: list[dict[str, Any]] = []
+    effects: list[dict[str, Any]] = []
+    for achievement in achievements:
+        outcome, found = progress_rebuild(customer=customer, achievement=achievement,
+                                          history=history, dry_run=dry_run)
+        differences.extend({"achievementId": achievement.pk, **d} for d in found)
+        if not dry_run and (outcome.completed or outcome.uncompleted):
+            goal_effects, posted = _follow_completions(
+                customer=customer, outcome=outcome, trigger=None, cancelled=False, now=now,
+                reason="Completion taken back: recompute_progress rebuilt the iteration.")
+            effects.extend(goal_effects)
+            if posted:
+                _number_events(program_id=customer.program_id, events=posted)
+    return RecomputeResult(differences=jsonable(differences), effects=jsonable(effects))

@@ -47,6 +47,13 @@ def reward_offers_by_classification(*, program: Program) -> dict[int, list[Rewar
     return index
 
 
+def reward_offers_need_achieved(*, program: Program, classification_id: int) -> bool:
+    """Whether an offer that pays `classification_id` asks for every one of its
+    classifications to have been achieved (then the payer must say which the customer has)."""
+    return any(offer.all_achievements_should_exist for offer in
+               reward_offers_by_classification(program=program).get(classification_id, []))
+
+
 def program_list(*, api_key: ApiKey | None = None) -> QuerySet[Program]:
     """Programs a caller may see: all for staff and account keys, its own for a program key."""
     qs = Program.objects.all()

@@ -7,7 +7,7 @@ import secrets
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -410,14 +410,15 @@ def rewards_grant(
     customer_event_id: int,
     event_amount: Decimal | None,
     performed_on: datetime,
-    achieved_classification_ids: Callable[[], set[int]],
+    achieved_classification_ids: set[int] | None = None,
 ) -> list[AwardTransaction]:
     """Award every effective offer that an achievement customer event matches.
 
     Called with the customer locked. Each award is unique per (offer, event) and, for
     ONLY_ONE / ONLY_ONE_PER_PERIOD, per (offer, customer, period) in the database, so a retry
-    or a race cannot double it. `achieved_classification_ids` is asked only when an offer
-    needs every one of its classifications.
+    or a race cannot double it. `achieved_classification_ids` (the classifications of the
+    customer's posted ACHIEVEMENT events) matters only to offers that need every one of their
+    classifications; the caller reads it when `reward_offers_need_achieved` says so.
     """
     offers = [
         offer for offer in reward_offers_by_classification(program=customer.program)
@@ -426,13 +427,11 @@ def rewards_grant(
         and (offer.valid_to is None or performed_on < offer.valid_to)
     ]
     awards = []
-    achieved: set[int] | None = None
+    achieved = (achieved_classification_ids or set()) | {classification.pk}
     for offer in offers:
-        if offer.all_achievements_should_exist:
-            if achieved is None:
-                achieved = achieved_classification_ids() | {classification.pk}
-            if not {c.pk for c in offer.classifications.all()} <= achieved:
-                continue
+        if offer.all_achievements_should_exist and not (
+                {c.pk for c in offer.classifications.all()} <= achieved):
+            continue
         if offer.award_type == RewardOffer.AwardType.FIXED:
             amount = offer.award_value
         else:

@@ -164,6 +164,7 @@ class ProgressOutcome:
     refolds: list[RefoldEffect] = field(default_factory=list)  # what else moved
     completed: list[Completion] = field(default_factory=list)
     uncompleted: list[Completion] = field(default_factory=list)
+    moved: list[Completion] = field(default_factory=list)  # stays, at another date or value
 
 
 # What counts
@@ -216,6 +217,7 @@ def _iteration(row: AchievementProgress, *, pinned: bool = False,
         window_start=row.window_start, start_date=row.start_date, end_date=row.end_date,
         window_index=row.window_index, progress=row.progress,
         completion_date=row.completion_date if row.status == Status.COMPLETED else None,
+        completion_value=row.completion_value if row.status == Status.COMPLETED else None,
         last_counted_on=row.last_counted_on, key=row.pk, pinned=pinned, counted=counted or {},
     )
 
@@ -389,7 +391,8 @@ class _Writes:
             row.updated_at = now
         bulk_update_rows(model=AchievementProgress, objs=self.changed, fields=[
             "sequence", "progress", "status", "window_start", "start_date", "end_date",
-            "window_index", "completion_date", "last_counted_on", "updated_at"])
+            "window_index", "completion_date", "completion_value", "last_counted_on",
+            "updated_at"])
         AchievementProgress.objects.bulk_create(self.new)
         ProgressContribution.objects.bulk_create([
             ProgressContribution(progress_record_id=row.pk, customer_event_id=c.event_id,
@@ -413,6 +416,7 @@ def _write_row(row: AchievementProgress, iteration: progress.Iteration, *, seque
         "window_start": iteration.window_start, "start_date": iteration.start_date,
         "end_date": iteration.end_date, "window_index": iteration.window_index,
         "completion_date": iteration.completion_date,
+        "completion_value": iteration.completion_value,
         "last_counted_on": iteration.last_counted_on,
     }
     changed = any(getattr(row, name) != value for name, value in values.items())
@@ -460,6 +464,7 @@ def _apply_goal(*, plan: ProgressPlan, goal: GoalPlan, history: list[EventFacts]
     by_key = {row.pk: row for row in stored}
     before = {row.pk: _snapshot(row) for row in stored}
     was_completed = {row.pk for row in stored if row.status == Status.COMPLETED}
+    completion_values = {row.pk: row.completion_value for row in stored}
     reusable = [row for row in affected if not _pinned(achievement, row)]
     writes.cleared.extend(row.pk for row in reusable)
     final: list[tuple[AchievementProgress, progress.Iteration]] = []
@@ -513,6 +518,11 @@ def _apply_goal(*, plan: ProgressPlan, goal: GoalPlan, history: list[EventFacts]
             outcome.completed.append(Completion(achievement, row))
     final_completed_pks = {row.pk for row, _ in final if row.pk is not None
                            and row.status == Status.COMPLETED}
+    for row, _ in final:
+        if row.pk in was_completed and row.pk in final_completed_pks and (
+                before[row.pk]["completion_date"] != _snapshot(row)["completion_date"]
+                or completion_values[row.pk] != row.completion_value):
+            outcome.moved.append(Completion(achievement, row))
     for pk in sorted(was_completed - final_completed_pks):
         outcome.uncompleted.append(Completion(achievement, by_key[pk]))
 

@@ -192,3 +192,34 @@ def test_event_body_matches_the_documented_serializer(integration_client, events
                             no_underscore_before_number=True)
         assert event_body(event, awards=awards.get(event.pk, []),
                           effects=event.effects) == dict(expected)
+
+
+def test_event_older_than_the_programs_late_event_window_is_a_400_naming_performed_on(
+    account_client, integration_client, events_url, program, campaign
+):
+    response = account_client.patch(f"/api/v1/programs/{program.pk}",
+                                       {"lateEventWindow": "P7D"}, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["lateEventWindow"] == "P7DT00H00M00S"
+
+    refused = integration_client.post(
+        events_url, purchase(at=NOW - timedelta(days=7, seconds=1)), format="json")
+    accepted = integration_client.post(
+        events_url, purchase(at=NOW - timedelta(days=7)), format="json")
+
+    assert refused.status_code == 400
+    (error,) = refused.json()["errors"]
+    assert error["field"] == "performedOn"
+    assert "lateEventWindow (P7DT00H00M00S)" in error["message"]
+    assert accepted.status_code == 201
+    assert CustomerEvent.objects.count() == 1
+
+
+def test_program_late_event_window_refuses_what_is_not_a_positive_iso_duration(
+    account_client, program
+):
+    for value in ["7 days", "P0D", "-P1D", 7]:
+        response = account_client.patch(f"/api/v1/programs/{program.pk}",
+                                           {"lateEventWindow": value}, format="json")
+        assert response.status_code == 400, value
+        assert response.json()["errors"][0]["field"] == "lateEventWindow"
