@@ -28,10 +28,10 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 # Web on http://127.0.0.1:$(PORT) plus a Celery worker and beat (Procfile, under honcho), on the
-# embedded PostgreSQL and the filesystem broker unless DATABASE_URL / REDIS_URL say otherwise.
-# Ctrl-C stops all three, then the database server.
+# embedded PostgreSQL and a private Redis (both from wheels) unless DATABASE_URL / REDIS_URL
+# say otherwise. Ctrl-C stops all three, then the servers.
 run: install
-	@$(EMBEDDED) -- $(MAKE) --no-print-directory serve
+	@$(EMBEDDED) --redis -- $(MAKE) --no-print-directory serve
 
 # What `make run` runs once the database is up (DATABASE_URL set or the server running).
 serve: install
@@ -43,6 +43,7 @@ serve: install
 	@echo "  API docs: http://127.0.0.1:$(PORT)/api/docs/"
 	@echo "  API:      http://127.0.0.1:$(PORT)/api/v1/  (Authorization: Bearer <a demo key above>)"
 	@echo "  Database: $${DATABASE_URL}"
+	@echo "  Broker:   $${REDIS_URL:-filesystem (.run/broker)}"
 	@echo
 	@PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile -e /dev/null -p $(PORT)
 

