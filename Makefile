@@ -45,7 +45,8 @@ serve: install
 	@echo "  Database: $${DATABASE_URL}"
 	@echo "  Broker:   $${REDIS_URL:-filesystem (.run/broker)}"
 	@echo
-	@PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile -e /dev/null -p $(PORT)
+	@PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile -e /dev/null -p $(PORT) \
+	  || [ $$? -eq 130 ]  # 130: stopped with Ctrl-C
 
 # Delete the embedded PostgreSQL's data (make run loads the demo again on its next start).
 db-reset: install

@@ -377,6 +377,7 @@ def _exec(command: list[str], database: str, url_variable: str, with_redis: bool
             extra["REDIS_URL"] = stack.enter_context(
                 redis_server(REDIS_DIR, derived_port() + 1))
             print(f"embedded Redis: {extra['REDIS_URL']}", file=sys.stderr)
+            stack.callback(print, "embedded Redis: stopped", file=sys.stderr)
         return _child(command, extra)
 
 
