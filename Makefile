@@ -61,7 +61,7 @@ test: install-dev
 check: install-dev
 	$(BIN)/python -m pytest --create-db
 	$(MAKE) --no-print-directory lint
-	DJANGO_SETTINGS_MODULE=config.settings.test \
+	DATABASE_URL="$${DATABASE_URL%/*}/postgres" DJANGO_SETTINGS_MODULE=config.settings.test \
 	  $(BIN)/python manage.py makemigrations --check --dry-run
 	$(MAKE) --no-print-directory schema
 

