@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 # config/embedded.py: start this checkout's embedded PostgreSQL (a wheel; data in
 # .run/postgres) for the command after `--`, with DATABASE_URL pointing at it, and stop it
-# afterwards. With DATABASE_URL (run) or TEST_DATABASE_URL (test) set it starts nothing.
+# afterwards; with --redis also a private Redis (REDIS_URL). With DATABASE_URL (run) or
+# TEST_DATABASE_URL (test) set it starts no PostgreSQL, with REDIS_URL set no Redis.
 EMBEDDED := $(BIN)/python -m config.embedded exec
 
 .PHONY: run serve test check lint install install-dev schema bench clean db-reset
