@@ -400,7 +400,7 @@ def _exec(command: list[str], database: str, url_variable: str, with_redis: bool
 
 # How long the command may take to stop after Ctrl-C (or a SIGTERM) before this process ends
 # it and everything it started: honcho itself gives its processes 5 s.
-STOP_GRACE_SECONDS = 15
+STOP_GRACE_SECONDS = 10
 
 
 def _child(command: list[str], extra_env: dict) -> int:
