@@ -3,9 +3,14 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/laurel
+PORT ?= 8000
+# config/embedded.py: start this checkout's embedded PostgreSQL (a wheel; data in
+# .run/postgres) for the command after `--`, with DATABASE_URL pointing at it, and stop it
+# afterwards; with --redis also a private Redis (REDIS_URL). With DATABASE_URL (run) or
+# TEST_DATABASE_URL (test) set it starts no PostgreSQL, with REDIS_URL set no Redis.
+EMBEDDED := $(BIN)/python -m config.embedded exec
 
-.PHONY: run test lint install install-dev schema bench clean
+.PHONY: run serve test check lint install install-dev schema bench clean db-reset
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "Laurel needs $(PYTHON)"; exit 1; }
@@ -13,7 +18,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -e ".[embedded]"
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
@@ -23,29 +28,41 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-# Web on http://127.0.0.1:8000 plus a Celery worker and beat, on SQLite and the filesystem
-# broker unless DATABASE_URL / REDIS_URL say otherwise. Ctrl-C stops all three.
+# Web on http://127.0.0.1:$(PORT) plus a Celery worker and beat (Procfile, under honcho), on the
+# embedded PostgreSQL and a private Redis (both from wheels) unless DATABASE_URL / REDIS_URL
+# say otherwise. Ctrl-C stops all three, then the servers.
 run: install
+	@$(EMBEDDED) --redis -- $(MAKE) --no-print-directory serve
+
+# What `make run` runs once the database is up (DATABASE_URL set or the server running).
+serve: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py ensure_admin
 	@echo
-	@echo "  Admin:    http://127.0.0.1:8000/admin/   (login admin / admin)"
-	@echo "  API docs: http://127.0.0.1:8000/api/docs/"
-	@echo "  API:      http://127.0.0.1:8000/api/v1/  (Authorization: Bearer <a demo key above>)"
+	@echo "  Admin:    http://127.0.0.1:$(PORT)/admin/   (login admin / admin)"
+	@echo "  API docs: http://127.0.0.1:$(PORT)/api/docs/"
+	@echo "  API:      http://127.0.0.1:$(PORT)/api/v1/  (Authorization: Bearer <a demo key above>)"
+	@echo "  Database: $${DATABASE_URL}"
+	@echo "  Broker:   $${REDIS_URL:-filesystem (.run/broker)}"
 	@echo
-	@trap 'kill 0' INT TERM EXIT; \
-	  $(BIN)/celery -A config worker --loglevel=INFO --concurrency=2 & \
-	  $(BIN)/celery -A config beat --loglevel=INFO & \
-	  $(BIN)/python manage.py runserver 127.0.0.1:8000 & \
-	  wait
+	@PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile -e /dev/null -p $(PORT) \
+	  || [ $$? -eq 130 ]  # 130: stopped with Ctrl-C
 
-# The whole suite on PostgreSQL, then lint, migrations and the OpenAPI schema.
+# Delete the embedded PostgreSQL's data (make run loads the demo again on its next start).
+db-reset: install
+	$(BIN)/python -m config.embedded reset
+
+# The whole suite on PostgreSQL (TEST_DATABASE_URL, or else the embedded server), then lint,
+# migrations and the OpenAPI schema.
 test: install-dev
-	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest --create-db
+	@$(EMBEDDED) --url-from TEST_DATABASE_URL -- $(MAKE) --no-print-directory check
+
+# What `make test` runs with DATABASE_URL set to the server to test on.
+check: install-dev
+	$(BIN)/python -m pytest --create-db
 	$(MAKE) --no-print-directory lint
-	DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
-	  DJANGO_SETTINGS_MODULE=config.settings.test \
+	DATABASE_URL="$${DATABASE_URL%/*}/postgres" DJANGO_SETTINGS_MODULE=config.settings.test \
 	  $(BIN)/python manage.py makemigrations --check --dry-run
 	$(MAKE) --no-print-directory schema
 
@@ -63,4 +80,5 @@ bench: install-dev
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf $(VENV) .run db.sqlite3 staticfiles
+	-@test -x $(BIN)/python && $(BIN)/python -m config.embedded stop
+	rm -rf $(VENV) .run staticfiles

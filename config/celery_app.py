@@ -5,6 +5,8 @@ from pathlib import Path
 
 from celery import Celery
 
+# True when this import chose the settings (config/embedded.py does not pass that on).
+SETTINGS_DEFAULTED = "DJANGO_SETTINGS_MODULE" not in os.environ
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("laurel")

@@ -1,4 +1,4 @@
-"""Database helpers for hot paths (no business rules here)."""
+"""Database helpers for hot paths (no business rules here). PostgreSQL only, like Laurel."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,14 +48,10 @@ def bulk_update_rows(*, model: type[models.Model], objs: Sequence[models.Model],
                      fields: Sequence[str]) -> None:
     """Write `fields` of many rows in one statement.
 
-    On PostgreSQL: `UPDATE t SET f = v.f FROM (VALUES ...) v WHERE t.id = v.id`, which costs
-    a fraction of Django's `bulk_update` (a CASE expression per field and row) in Python.
-    Elsewhere (the embedded SQLite) it falls back to `bulk_update`.
+    `UPDATE t SET f = v.f FROM (VALUES ...) v WHERE t.id = v.id`, which costs a fraction of
+    Django's `bulk_update` (a CASE expression per field and row) in Python.
     """
     if not objs:
-        return
-    if connection.vendor != "postgresql":
-        model._default_manager.bulk_update(objs, fields)
         return
     meta = model._meta
     pk = meta.pk

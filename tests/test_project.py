@@ -148,7 +148,7 @@ def test_production_settings_refuse_to_load_when_secret_key_missing():
     ("missing", "overrides"),
     [
         ("REDIS_URL", {"REDIS_URL": None}),
-        ("DATABASE_URL", {"DATABASE_URL": None}),  # the SQLite default is refused
+        ("DATABASE_URL", {"DATABASE_URL": None}),  # the embedded default is refused
     ],
 )
 def test_production_settings_refuse_to_load_when_service_missing(missing, overrides):

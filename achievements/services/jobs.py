@@ -18,7 +18,6 @@ from django.db.models.functions import Coalesce
 
 from achievements.models import (
     Achievement,
-    AchievementProgress,
     CycleProgress,
     Enrolment,
     TargetGroup,
@@ -31,57 +30,6 @@ from loyalty.services import JobStats, notifications_record
 BATCH_SIZE = 5000
 # More due iterations than this (a month-end rollover) are swept in primary-key order.
 BACKLOG_SWEEP_FROM = 20_000
-
-
-def achievement_iterations_close_due(*, now: datetime, batch_size: int = BATCH_SIZE,
-                                     stats: JobStats | None = None,
-                                     sweep_from: int = BACKLOG_SWEEP_FROM) -> JobStats:
-    """Every `inprogress` iteration whose end has passed becomes `expired`, with an
-    `achievementExpired` notification each. Recurring achievements then start afresh on the
-    customer's next event (reads already say `not_started`)."""
-    stats = stats if stats is not None else JobStats()
-    if connection.vendor == "postgresql":
-        return _iterations_close_due_sql(now=now, batch_size=batch_size, stats=stats,
-                                         sweep_from=sweep_from)
-    while True:
-        with transaction.atomic():
-            ids = list(
-                AchievementProgress.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(status=AchievementProgress.Status.INPROGRESS, end_date__lte=now)
-                .order_by("end_date")
-                .values_list("pk", flat=True)[:batch_size]
-            )
-            if ids:
-                AchievementProgress.objects.filter(pk__in=ids).update(
-                    status=AchievementProgress.Status.EXPIRED, updated_at=now
-                )
-                rows = AchievementProgress.objects.filter(pk__in=ids).values(
-                    "pk", "customer_id", "achievement_id", "achievement__name",
-                    "achievement__campaign__program_id", "progress", "achievement__target",
-                    "start_date", "end_date",
-                )
-                notifications_record(notifications=[
-                    Notification(
-                        program_id=row["achievement__campaign__program_id"],
-                        customer_id=row["customer_id"],
-                        kind=Notification.Kind.ACHIEVEMENT_EXPIRED,
-                        key=f"achievementExpired:{row['pk']}", occurred_at=now,
-                        payload={
-                            "achievementId": row["achievement_id"],
-                            "achievementName": row["achievement__name"],
-                            "progressTrackerId": row["pk"], "progress": str(row["progress"]),
-                            "target": str(row["achievement__target"]),
-                            "startDate": row["start_date"].isoformat(),
-                            "endDate": row["end_date"].isoformat(),
-                        },
-                    )
-                    for row in rows
-                ])
-                _batch_claimed(expired=len(ids))
-                stats.rows += len(ids)
-                stats.batches += 1
-        if len(ids) < batch_size:
-            return stats
 
 
 # One statement per batch: claim (SKIP LOCKED), expire, notify. `{due}` picks the batch.
@@ -133,18 +81,23 @@ def _batch_claimed(*, expired: int) -> None:
     notified, before the commit. A seam: the tests kill or pause a run here."""
 
 
-def _iterations_close_due_sql(*, now: datetime, batch_size: int, stats: JobStats,
-                              sweep_from: int) -> JobStats:
-    """The same job on PostgreSQL: one statement a batch claims (SKIP LOCKED), expires and
-    notifies, so the work runs in the database and memory stays flat.
+def achievement_iterations_close_due(*, now: datetime, batch_size: int = BATCH_SIZE,
+                                     stats: JobStats | None = None,
+                                     sweep_from: int = BACKLOG_SWEEP_FROM) -> JobStats:
+    """Every `inprogress` iteration whose end has passed becomes `expired`, with an
+    `achievementExpired` notification each. Recurring achievements then start afresh on the
+    customer's next event (reads already say `not_started`).
 
-    A few due iterations are taken oldest first through the partial `end_date` index. A
-    backlog (more than `sweep_from`, as when a month ends for every customer) is swept in
-    primary-key order instead: oldest-first batches scatter over the whole table, so every
-    batch dirties thousands of pages and index leaves that the next ones touch again (1M rows:
-    25 s for the updates alone, against 10.5 s in key order). Rows another transaction holds
-    are skipped either way and expire in the next run; reads are right meanwhile.
+    One statement a batch claims (SKIP LOCKED), expires and notifies, so the work runs in the
+    database and memory stays flat. A few due iterations are taken oldest first through the
+    partial `end_date` index. A backlog (more than `sweep_from`, as when a month ends for every
+    customer) is swept in primary-key order instead: oldest-first batches scatter over the
+    whole table, so every batch dirties thousands of pages and index leaves that the next ones
+    touch again (1M rows: 25 s for the updates alone, against 10.5 s in key order). Rows
+    another transaction holds are skipped either way and expire in the next run; reads are
+    right meanwhile.
     """
+    stats = stats if stats is not None else JobStats()
     with connection.cursor() as cursor:
         cursor.execute(_DUE_UP_TO, {"now": now, "limit": sweep_from + 1})
         sweep = cursor.fetchone()[0] > sweep_from

@@ -2,6 +2,7 @@
 
 from celery.schedules import crontab
 
+from config import embedded
 from config.env import BASE_DIR, env
 
 # GENERAL
@@ -19,20 +20,12 @@ WSGI_APPLICATION = "config.wsgi.application"
 
 # DATABASES
 # ------------------------------------------------------------------------------
-# Embedded default: SQLite beside the code, no server needed. Set DATABASE_URL
-# (postgres://user@host:5432/name) for PostgreSQL, which production and the tests use.
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["OPTIONS"] = {
-        "timeout": 30,
-        "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-    }
-else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# PostgreSQL everywhere. Without DATABASE_URL: this checkout's embedded server (PostgreSQL
+# from a wheel, data under .run/postgres; config/embedded.py), which `make run` and
+# `make test` start. Production sets DATABASE_URL (postgres://user@host:5432/name).
+DATABASES = {"default": env.db("DATABASE_URL", default=embedded.default_url())}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 # APPS
 # ------------------------------------------------------------------------------

