@@ -218,14 +218,16 @@ class _Fold:
         if pin is not None:
             return pin
         d = self.definition
+        current = self._latest(at)
+        if current is not None and (current.pinned or (current.completed and d.on_completion)):
+            current = None  # the next event opens the next iteration
+        if current is not None and current.holds(at):
+            return current  # the common case: no schedule arithmetic
         window = d.window(at)
         if window is None:
             return None
-        current = self._latest(at)
-        if current is not None and not current.pinned:
-            same = current.window_index == window.index if d.fixed else current.holds(at)
-            if same and not (current.completed and d.on_completion):
-                return current
+        if current is not None and d.fixed and current.window_index == window.index:
+            return current
         return self._open(at, window)
 
     # Counting -------------------------------------------------------------------------

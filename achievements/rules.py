@@ -71,6 +71,7 @@ __all__ = [
     "ExpressionError",
     "condition_matches",
     "event_activation",
+    "event_fields_used",
     "expression_compile",
     "expression_validate",
     "increment_amount",
@@ -295,6 +296,17 @@ def _evaluate(source: str, activation: dict[str, Any]) -> Any:
         return activation["event"][value]  # KeyError, like CEL's "no such key"
     variables = activation.context if isinstance(activation, Activation) else activation
     return expression_compile(source).execute(variables)
+
+
+def event_fields_used(source: str) -> frozenset[str] | None:
+    """The event fields an expression reads when it needs no CEL run (a constant reads none,
+    a plain `event.field` that one); None when it may read anything. Lets a caller that
+    evaluates many events build only the part of the activation that is read."""
+    shortcut = _shortcut(source)
+    if shortcut is None:
+        return None
+    kind, value = shortcut
+    return frozenset() if kind == "constant" else frozenset({value})
 
 
 def condition_matches(*, source: str, activation: dict[str, Any]) -> bool:

@@ -67,6 +67,9 @@ EVENT_FIELDS = (
 )
 
 
+_API_NAMES = {name: api_name(name) for name in EVENT_FIELDS}
+
+
 @dataclass
 class IngestResult:
     event: CustomerEvent
@@ -92,14 +95,22 @@ def payload_hash(data: dict[str, Any]) -> str:
 
 
 def _activation(event: CustomerEvent, customer: Customer) -> dict[str, Any]:
-    facts = {api_name(name): getattr(event, name) for name in EVENT_FIELDS}
-    facts["classification"] = event.classification.code if event.classification else None
-    facts["customer"] = customer.integration_id
-    return rules.event_activation(
-        event=facts,
+    return event_activation(
+        fields={name: getattr(event, name) for name in EVENT_FIELDS},
+        classification=event.classification.code if event.classification else None,
         customer={"integrationId": customer.integration_id, "name": customer.name,
                   "attributes": customer.attributes},
     )
+
+
+def event_activation(*, fields: dict[str, Any], classification: str | None,
+                     customer: dict[str, Any]) -> dict[str, Any]:
+    """The CEL activation of an event: its EVENT_FIELDS (snake_case), its classification code
+    and its customer (integrationId, name, attributes)."""
+    facts = {_API_NAMES.get(name) or api_name(name): value for name, value in fields.items()}
+    facts["classification"] = classification
+    facts["customer"] = customer["integrationId"]
+    return rules.event_activation(event=facts, customer=customer)
 
 
 def _existing(*, program: Program, data: dict[str, Any],

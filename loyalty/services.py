@@ -390,6 +390,25 @@ def period_key(*, period: str, at: datetime, tz: ZoneInfo) -> str:
 AMOUNT_QUANTUM = Decimal("0.000001")
 
 
+def offer_award(*, offer: RewardOffer, event_amount: Decimal | None, performed_on: datetime,
+                customer_event_id: int, tz: ZoneInfo) -> tuple[Decimal, str] | None:
+    """What `offer` pays for one achievement event, and the key that makes it unique (per
+    event, once per customer, or once per calendar period); None when it pays nothing. Pure:
+    the grant and the simulation both decide with it."""
+    if offer.award_type == RewardOffer.AwardType.FIXED:
+        amount = offer.award_value
+    else:
+        amount = offer.award_value * (event_amount or 0) / 100
+    amount = Decimal(amount).quantize(AMOUNT_QUANTUM, rounding=ROUND_HALF_UP)
+    if amount <= 0:
+        return None
+    if offer.number_of_awards == RewardOffer.NumberOfAwards.ONLY_ONE:
+        return amount, "once"
+    if offer.number_of_awards == RewardOffer.NumberOfAwards.ONLY_ONE_PER_PERIOD:
+        return amount, period_key(period=offer.award_period, at=performed_on, tz=tz)
+    return amount, f"event:{customer_event_id}"
+
+
 def _wallet_credit(*, customer: Customer, currency_id: int, amount: Decimal) -> None:
     """Add a signed amount to a balance. Callers hold the customer lock."""
     table = WalletBalance._meta.db_table
@@ -432,20 +451,12 @@ def rewards_grant(
         if offer.all_achievements_should_exist and not (
                 {c.pk for c in offer.classifications.all()} <= achieved):
             continue
-        if offer.award_type == RewardOffer.AwardType.FIXED:
-            amount = offer.award_value
-        else:
-            amount = (offer.award_value * (event_amount or 0) / 100)
-        amount = Decimal(amount).quantize(AMOUNT_QUANTUM, rounding=ROUND_HALF_UP)
-        if amount <= 0:
+        decided = offer_award(offer=offer, event_amount=event_amount, performed_on=performed_on,
+                              customer_event_id=customer_event_id,
+                              tz=ZoneInfo(customer.program.time_zone))
+        if decided is None:
             continue
-        if offer.number_of_awards == RewardOffer.NumberOfAwards.ONLY_ONE:
-            award_key = "once"
-        elif offer.number_of_awards == RewardOffer.NumberOfAwards.ONLY_ONE_PER_PERIOD:
-            award_key = period_key(period=offer.award_period, at=performed_on,
-                                   tz=ZoneInfo(customer.program.time_zone))
-        else:
-            award_key = f"event:{customer_event_id}"
+        amount, award_key = decided
         award = AwardTransaction(
             program_id=customer.program_id, customer=customer, currency=offer.currency,
             amount=amount, reward_offer=offer, customer_event_id=customer_event_id,

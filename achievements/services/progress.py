@@ -172,13 +172,10 @@ class ProgressOutcome:
 _definitions: dict[int, tuple[Achievement, progress.Definition]] = {}
 
 
-def fold_definition(achievement: Achievement) -> progress.Definition:
-    """The fold's view of a definition, built once per cached definition object."""
-    cached = _definitions.get(achievement.pk)
-    if cached is not None and cached[0] is achievement:
-        return cached[1]
-    definition = progress.Definition(
-        id=achievement.pk, target=achievement.target,
+def progress_definition(achievement: Achievement) -> progress.Definition:
+    """The fold's view of a definition (saved or not)."""
+    return progress.Definition(
+        id=achievement.pk or 0, target=achievement.target,
         activation_policy=achievement.activation_policy,
         recurrence_policy=achievement.recurrence_policy, period=achievement.period_spec,
         tz=achievement_time_zone(achievement=achievement),
@@ -186,6 +183,14 @@ def fold_definition(achievement: Achievement) -> progress.Definition:
         end_override=achievement.end_override, capped=achievement.is_capped_by_target,
         allow_rollback=achievement.allow_rollback_after_completion,
     )
+
+
+def fold_definition(achievement: Achievement) -> progress.Definition:
+    """progress_definition, built once per cached definition object."""
+    cached = _definitions.get(achievement.pk)
+    if cached is not None and cached[0] is achievement:
+        return cached[1]
+    definition = progress_definition(achievement)
     _definitions[achievement.pk] = (achievement, definition)
     return definition
 

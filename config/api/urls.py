@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 from achievements.api.urls import program_urlpatterns as achievement_routes
+from events.api.urls import definition_urlpatterns as event_definition_routes
 from events.api.urls import program_urlpatterns as event_routes
 from loyalty.api.urls import program_urlpatterns as loyalty_routes
 from loyalty.api.urls import urlpatterns as loyalty_top_routes
@@ -11,6 +12,7 @@ urlpatterns = [
     *loyalty_top_routes,
     path(
         "programs/<int:programId>/",
-        include([*loyalty_routes, *achievement_routes, *event_routes]),
+        include([*loyalty_routes, *event_definition_routes, *achievement_routes,
+                 *event_routes]),
     ),
 ]

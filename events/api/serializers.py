@@ -1,9 +1,12 @@
 """CRM.COM's customer event, camelCase on the wire."""
 
 from datetime import UTC
+from decimal import Decimal
 
 from rest_framework import serializers
 
+from achievements.api.serializers import TimePointSerializer
+from achievements.models import Achievement
 from config.api.fields import NumberField
 from config.exceptions import api_name
 from events.models import CustomerEvent
@@ -192,3 +195,79 @@ def event_body(event: CustomerEvent, *, awards: list, effects: list | None = Non
     if effects is not None:
         body["effects"] = effects
     return body
+
+
+class AchievementSimulationInputSerializer(serializers.Serializer):
+    """A definition to try: the fields of an achievement as for create, or `achievementId`
+    plus the fields to change; and the range of stored events to run it over."""
+
+    achievement_id = serializers.IntegerField(required=False, help_text=(
+        "Simulate this achievement, with the fields given here changed."))
+    campaign_id = serializers.IntegerField(required=False, help_text=(
+        "For a new definition: its campaign (dates and time zone)."))
+    target = NumberField(required=False, min_value=Decimal("0.000001"))
+    period = serializers.CharField(required=False, allow_blank=True, max_length=32)
+    period_end_override = TimePointSerializer(required=False, allow_null=True)
+    recurrence_policy = serializers.ChoiceField(
+        choices=Achievement.RecurrencePolicy.choices, required=False)
+    activation_policy = serializers.ChoiceField(
+        choices=Achievement.ActivationPolicy.choices, required=False)
+    fixed_start_date = serializers.DateTimeField(required=False, allow_null=True)
+    end_date = serializers.DateTimeField(required=False, allow_null=True)
+    allow_rollback_after_completion = serializers.BooleanField(required=False)
+    is_capped_by_target = serializers.BooleanField(required=False)
+    time_zone = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    event_types = serializers.ListField(child=serializers.CharField(max_length=64),
+                                        required=False, max_length=50)
+    progress_condition = serializers.CharField(required=False, max_length=2000)
+    progress_increment = serializers.CharField(required=False, max_length=2000)
+    from_ = serializers.DateTimeField(help_text="Run over events performed from here ...")
+    to = serializers.DateTimeField(help_text="... to here (exclusive); statuses as of `to`.")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = fields.pop("from_")
+        return fields
+
+    def validate(self, data):
+        if data["from"] >= data["to"]:
+            raise serializers.ValidationError({"to": "`to` must be after `from`."})
+        if "achievement_id" not in data:
+            missing = [name for name in ("campaign_id", "target") if name not in data]
+            if missing:
+                raise serializers.ValidationError({
+                    name: "A new definition needs it (or give achievementId)."
+                    for name in missing})
+        return data
+
+
+class SimulatedIterationSerializer(serializers.Serializer):
+    sequence = serializers.IntegerField()
+    start_date = serializers.DateTimeField()
+    end_date = serializers.DateTimeField(allow_null=True)
+    progress = NumberField()
+    status = serializers.ChoiceField(choices=["inprogress", "completed", "expired"])
+    completion_date = serializers.DateTimeField(allow_null=True)
+
+
+class SimulatedCustomerSerializer(serializers.Serializer):
+    integration_id = serializers.CharField(source="integrationId")
+    iterations = SimulatedIterationSerializer(many=True)
+
+
+class AchievementSimulationSerializer(serializers.Serializer):
+    customers = serializers.IntegerField(help_text="Customers with events in the range.")
+    events = serializers.IntegerField(help_text="Events in the range.")
+    started = serializers.IntegerField(help_text="Customers with at least one iteration.")
+    in_progress = serializers.IntegerField(
+        help_text="Customers whose latest iteration is in progress at `to`.")
+    completed = serializers.IntegerField(help_text="Customers with at least one completion.")
+    expired = serializers.IntegerField(
+        help_text="Customers whose latest iteration expired by `to`.")
+    completions = serializers.IntegerField(help_text="Completed iterations in all.")
+    rewards = serializers.DictField(child=NumberField(), help_text=(
+        "Amount per currency code the offers on the achievement's classification would pay "
+        "(none for a new definition)."))
+    sample = SimulatedCustomerSerializer(many=True)
+    truncated_events = serializers.IntegerField(help_text=(
+        "Events whose carry-over stopped at the per-event completion bound."))

@@ -2,6 +2,7 @@
 
 import logging
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -11,12 +12,16 @@ from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 
 from achievements.api.serializers import EnrolmentInputSerializer, EnrolmentSerializer
+from achievements.models import Achievement
 from achievements.selectors import target_group_list
 from achievements.services import enrolment_unenrol
 from config.api.exception_handler import laurel_exception_handler
+from config.exceptions import ApplicationError
 from events import selectors, services
 from events.api.filters import CustomerEventFilter
 from events.api.serializers import (
+    AchievementSimulationInputSerializer,
+    AchievementSimulationSerializer,
     CustomerEventInputSerializer,
     CustomerEventResultSerializer,
     CustomerEventSerializer,
@@ -25,8 +30,9 @@ from events.api.serializers import (
     event_body,
 )
 from events.models import CustomerEvent
+from events.simulation import achievement_simulate
 from loyalty.api.mixins import ProgramScopedMixin
-from loyalty.api.permissions import EVERY_SCOPE, INTEGRATION_WRITERS
+from loyalty.api.permissions import DEFINITION_WRITERS, EVERY_SCOPE, INTEGRATION_WRITERS
 from loyalty.selectors import customer_list
 
 logger = logging.getLogger(__name__)
@@ -166,3 +172,54 @@ class TargetGroupUnenrolApi(TargetGroupEnrolmentApi):
                                      integration_id=body.validated_data["customer"])
         enrolment = enrolment_unenrol(group=group, customer=customer, now=timezone.now())
         return Response(EnrolmentSerializer(enrolment).data)
+
+
+class AchievementSimulateApi(ProgramScopedMixin, generics.GenericAPIView):
+    """POST /achievements/simulate: run a definition over stored events, writing nothing."""
+
+    serializer_class = AchievementSimulationInputSerializer
+    write_scopes = DEFINITION_WRITERS
+
+    def _definition(self, data: dict) -> Achievement:
+        achievement_id = data.pop("achievement_id", None)
+        campaign_id = data.pop("campaign_id", None)
+        if achievement_id is not None:
+            achievement = (Achievement.objects.select_related("campaign__program")
+                           .filter(campaign__program=self.program, pk=achievement_id).first())
+            if achievement is None:
+                raise ApplicationError(f"There is no achievement {achievement_id} in this "
+                                       "program.", field="achievement_id")
+        else:
+            achievement = Achievement(name="Simulation", title="Simulation")
+        if campaign_id is not None:
+            campaign = self.program.campaigns.filter(pk=campaign_id).first()
+            if campaign is None:
+                raise ApplicationError(f"There is no campaign {campaign_id} in this program.",
+                                       field="campaign_id")
+            achievement.campaign = campaign
+        if "period_end_override" in data:
+            point = data.pop("period_end_override")
+            achievement.period_end_override = dict(point) if point else None
+        for name, value in data.items():
+            setattr(achievement, name, value)
+        try:
+            achievement.clean()
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from exc
+        return achievement
+
+    @extend_schema(
+        summary="Simulate an achievement over stored events",
+        tags=["achievements"],
+        request=AchievementSimulationInputSerializer,
+        responses={200: AchievementSimulationSerializer},
+    )
+    def post(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        start, end = data.pop("from"), data.pop("to")
+        result = achievement_simulate(program=self.program,
+                                      achievement=self._definition(data),
+                                      start=start, end=end, at=min(end, timezone.now()))
+        return Response(AchievementSimulationSerializer(result).data)

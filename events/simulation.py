@@ -1,0 +1,177 @@
+"""Simulate an achievement before launching it: the same pure fold over the program's stored
+events, writing nothing.
+
+The events of the range are read once, streamed in (customer, performedOn, id) order with a
+server-side cursor (memory stays flat: one customer's events at a time), counted with the
+definition's condition and increment (`counted_amount`, as ingestion does) and folded per
+customer (`achievements.progress.fold`). Rewards come from the effective offers on the
+achievement's classification, decided per completion by `loyalty.services.offer_award`, the
+function that pays real completions.
+"""
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import F
+
+from achievements import progress, rules
+from achievements.models import Achievement
+from achievements.services.progress import EventFacts, counted_amount, progress_definition
+from config.exceptions import api_name
+from events.models import CustomerEvent
+from events.services import EVENT_FIELDS, event_activation
+from loyalty.models import Program
+from loyalty.selectors import reward_offers_by_classification
+from loyalty.services import offer_award
+
+SAMPLE_SIZE = 5
+CHUNK = 5000
+INPROGRESS, COMPLETED, EXPIRED = "inprogress", "completed", "expired"
+
+
+@dataclass
+class SimulatedIteration:
+    sequence: int
+    start_date: datetime
+    end_date: datetime | None
+    progress: Decimal
+    status: str
+    completion_date: datetime | None
+
+
+@dataclass
+class SimulationResult:
+    customers: int = 0  # with at least one event in the range
+    events: int = 0
+    started: int = 0
+    in_progress: int = 0
+    completed: int = 0
+    expired: int = 0
+    completions: int = 0
+    rewards: dict[str, Decimal] = field(default_factory=dict)  # currency code -> amount
+    sample: list[dict[str, Any]] = field(default_factory=list)
+    truncated_events: int = 0
+
+
+def _status(iteration: progress.Iteration, at: datetime) -> str:
+    if iteration.completed:
+        return COMPLETED
+    if iteration.end_date is not None and iteration.end_date <= at:
+        return EXPIRED
+    return INPROGRESS
+
+
+def _fields_read(achievement: Achievement) -> tuple[str, ...]:
+    """The event fields (snake_case) the definition's expressions read: all of them unless
+    both are constants or plain `event.field`s, whose activation is built from those alone."""
+    used = [rules.event_fields_used(achievement.progress_condition),
+            rules.event_fields_used(achievement.progress_increment)]
+    if None in used:
+        return EVENT_FIELDS
+    camel = set().union(*used)
+    return tuple(name for name in EVENT_FIELDS if api_name(name) in camel)
+
+
+def _customer_events(*, program: Program, start: datetime, end: datetime,
+                     fields: tuple[str, ...]) -> Iterator[tuple[int, str, list[EventFacts]]]:
+    """(customer id, integration id, their POSTED events of [start, end)) in customer order,
+    streamed, without the ACHIEVEMENT events Laurel posted itself."""
+    rows = (CustomerEvent.objects.filter(program=program, performed_on__gte=start,
+                                         performed_on__lt=end,
+                                         life_cycle_state=CustomerEvent.LifeCycleState.POSTED)
+            # Laurel's own goal events follow today's definitions: not an input here.
+            .exclude(external_system=CustomerEvent.LAUREL_SYSTEM)
+            .order_by("customer_id", "performed_on", "id")
+            .values("id", "customer_id", "type", "performed_on", "amount", "attributes",
+                    *fields,
+                    classification_code=F("classification__code"),
+                    customer_integration_id=F("customer__integration_id"),
+                    customer_name=F("customer__name"),
+                    customer_attributes=F("customer__attributes"))
+            .iterator(chunk_size=CHUNK))
+    current, integration_id, facts = None, "", []
+    for row in rows:
+        if row["customer_id"] != current:
+            if facts:
+                yield current, integration_id, facts
+            current, integration_id, facts = row["customer_id"], row[
+                "customer_integration_id"], []
+        activation = event_activation(
+            fields={name: row[name] for name in fields},
+            classification=row["classification_code"],
+            customer={"integrationId": row["customer_integration_id"],
+                      "name": row["customer_name"],
+                      "attributes": row["customer_attributes"] or {}})
+        facts.append(EventFacts(id=row["id"], type=row["type"],
+                                performed_on=row["performed_on"], activation=activation,
+                                amount=row["amount"], attributes=row["attributes"]))
+    if facts:
+        yield current, integration_id, facts
+
+
+def achievement_simulate(*, program: Program, achievement: Achievement, start: datetime,
+                         end: datetime, at: datetime,
+                         progress_callback: Callable[[int], None] | None = None
+                         ) -> SimulationResult:
+    """Run `achievement` (saved or not: it is never written) over the program's POSTED
+    events performed in [start, end); statuses are as of `at`. `progress_callback(n)` is told
+    of every n customers folded."""
+    definition = progress_definition(achievement)
+    offers = []
+    if achievement.classification_id:
+        offers = [o for o in reward_offers_by_classification(program=program).get(
+            achievement.classification_id, []) if not o.all_achievements_should_exist]
+    tz = ZoneInfo(program.time_zone)
+    limit = settings.LAUREL_MAX_COMPLETIONS_PER_EVENT
+    result = SimulationResult()
+    rewards: dict[str, Decimal] = defaultdict(Decimal)
+    standings: Counter[str] = Counter()
+    done = 0
+    for _, integration_id, facts in _customer_events(program=program, start=start, end=end,
+                                                     fields=_fields_read(achievement)):
+        result.customers += 1
+        result.events += len(facts)
+        counted = [progress.Counted(f.performed_on, f.id, amount) for f in facts
+                   if (amount := counted_amount(achievement=achievement, event=f)) > 0]
+        folded = progress.fold(definition, counted, max_completions=limit)
+        result.truncated_events += len(folded.truncated)
+        iterations = folded.iterations
+        if iterations:
+            result.started += 1
+            standings[_status(iterations[-1], at)] += 1
+            if any(i.completed for i in iterations):
+                result.completed += 1
+        paid_keys: set[tuple[int, str]] = set()
+        for number, iteration in enumerate(iterations, start=1):
+            if not iteration.completed:
+                continue
+            result.completions += 1
+            for offer in offers:
+                if (offer.valid_from and iteration.completion_date < offer.valid_from) or (
+                        offer.valid_to and iteration.completion_date >= offer.valid_to):
+                    continue
+                decided = offer_award(offer=offer, event_amount=iteration.completion_value,
+                                      performed_on=iteration.completion_date,
+                                      customer_event_id=number, tz=tz)
+                if decided is None or (offer.pk, decided[1]) in paid_keys:
+                    continue
+                paid_keys.add((offer.pk, decided[1]))
+                rewards[offer.currency.code] += decided[0]
+        if len(result.sample) < SAMPLE_SIZE and iterations:
+            result.sample.append({"integrationId": integration_id, "iterations": [
+                SimulatedIteration(n, i.start_date, i.end_date, i.progress, _status(i, at),
+                                   i.completion_date)
+                for n, i in enumerate(iterations, start=1)]})
+        done += 1
+        if progress_callback is not None and done % 1000 == 0:
+            progress_callback(1000)
+    result.in_progress = standings[INPROGRESS]
+    result.expired = standings[EXPIRED]
+    result.rewards = dict(rewards)
+    return result
