@@ -5,9 +5,12 @@ import logging
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import UnsupportedMediaType
+from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 
@@ -29,6 +32,7 @@ from events.api.serializers import (
     EventCancelInputSerializer,
     event_body,
 )
+from events.imports import events_import
 from events.models import CustomerEvent
 from events.simulation import achievement_simulate
 from loyalty.api.mixins import ProgramScopedMixin
@@ -41,6 +45,29 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
     description="A retry with the same key and payload returns the original result (200).",
 )
+IMPORT_RESULT = inline_serializer("EventImportResult", {
+    "imported": serializers.IntegerField(),
+    "replayed": serializers.IntegerField(),
+    "refused": serializers.IntegerField(),
+    "refusals": serializers.ListField(child=inline_serializer("EventImportRefusal", {
+        "line": serializers.IntegerField(),
+        "field": serializers.CharField(allow_null=True),
+        "message": serializers.CharField(),
+    }), help_text="The first 1000 refused lines."),
+})
+
+
+class NdjsonParser(BaseParser):
+    """Accepts NDJSON bodies; the import view reads the stream itself, line by line."""
+
+    media_type = "application/x-ndjson"
+    media_types = ("application/x-ndjson", "application/jsonl", "application/json-seq",
+                   "text/plain")
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return {}
+
+
 BULK_RESULT = inline_serializer("EventBulkResult", {
     "results": serializers.ListField(child=inline_serializer("EventBulkItem", {
         "index": serializers.IntegerField(),
@@ -123,6 +150,31 @@ class CustomerEventViewSet(ProgramScopedMixin, mixins.ListModelMixin,
                 results.append({"index": index, "status": error.status_code,
                                 "errors": error.data["errors"]})
         return Response({"results": results})
+
+    @extend_schema(
+        request={"application/x-ndjson": OpenApiTypes.STR},
+        responses={200: IMPORT_RESULT},
+        summary="Import history: NDJSON, one event body a line, any order and any age",
+        description=(
+            "Streams the body line by line (memory stays flat). Each line needs "
+            "externalSystem + externalSystemReferenceNumber, so sending the same file again "
+            "replays what was stored and imports the rest. The program's lateEventWindow "
+            "does not apply. Answers a summary with the refused lines and why."),
+    )
+    @action(detail=False, methods=["post"], url_path="import",
+            parser_classes=[NdjsonParser])
+    def import_(self, request, *args, **kwargs):
+        content_type = request.content_type.split(";")[0].strip()
+        if content_type not in NdjsonParser.media_types:
+            raise UnsupportedMediaType(content_type)
+        lines = (line.decode("utf-8", errors="replace") for line in request._request)
+        summary = events_import(program=self.program, lines=lines, now=timezone.now())
+        return Response({
+            "imported": summary.imported, "replayed": summary.replayed,
+            "refused": summary.refused,
+            "refusals": [{"line": r.line, "field": r.field, "message": r.message}
+                         for r in summary.refusals],
+        })
 
     @extend_schema(request=EventCancelInputSerializer,
                    responses={200: CustomerEventResultSerializer},

@@ -166,3 +166,33 @@ def test_recompute_progress_finds_nothing_on_a_consistent_database_and_repairs_a
     assert "would change 0" in run("recompute_progress", "--program", str(program.pk),
                                    "--customer", damaged.customer.integration_id,
                                    "--dry-run")
+
+
+def test_post_events_import_streams_ndjson_and_answers_a_summary(integration_client):
+    program = integration_client.api_key.program
+    CampaignFactory(program=program, running=True)
+    url = f"/api/v1/programs/{program.pk}/events/import"
+    lines = [json.dumps(b) for b in _bodies()[:10]]
+    lines.insert(3, "[1, 2]")
+    body = "\n".join(lines) + "\n"
+
+    first = integration_client.post(url, data=body, content_type="application/x-ndjson")
+    again = integration_client.post(url, data=body, content_type="application/x-ndjson")
+    wrong_type = integration_client.post(url, data=body, content_type="application/xml")
+
+    assert first.status_code == 200, first.json()
+    assert (first.json()["imported"], first.json()["replayed"], first.json()["refused"]) == (
+        10, 0, 1)
+    assert first.json()["refusals"] == [{"line": 4, "field": None, "message":
+                                         "Each line must be one JSON object (an event body)."}]
+    assert (again.json()["imported"], again.json()["replayed"]) == (0, 10)
+    assert wrong_type.status_code == 415
+    assert CustomerEvent.objects.filter(type="PURCHASE").count() == 10
+
+
+def test_post_events_import_needs_an_integration_key(management_client):
+    program = management_client.api_key.program
+    response = management_client.post(f"/api/v1/programs/{program.pk}/events/import",
+                                      data="{}\n", content_type="application/x-ndjson")
+    assert response.status_code == 403
+    assert not CustomerEvent.objects.exists()
