@@ -128,3 +128,22 @@ def test_simulate_needs_a_management_key(integration_client, url, achievement):
         format="json")
 
     assert response.status_code == 403
+
+
+def test_simulate_evaluates_full_expressions_over_the_event_and_its_customer(
+        management_client, url, achievement, program):
+    from loyalty.models import Customer
+
+    Customer.objects.filter(program=program, integration_id="bob").update(
+        attributes={"tier": "gold"})
+
+    response = management_client.post(url, {
+        "achievementId": achievement.pk, "target": 1,
+        "progressCondition": 'event.amount >= 10.0 && customer.attributes.tier == "gold"',
+        "from": (BASE - HOUR).isoformat(), "to": NOW.isoformat()}, format="json")
+
+    body = response.json()
+    assert response.status_code == 200, body
+    # Only bob (gold) counts: one completion a day for his three days.
+    assert (body["started"], body["completions"]) == (1, 3)
+    assert [s["integrationId"] for s in body["sample"]] == ["bob"]
