@@ -1,5 +1,6 @@
 """The vendors' own root paths. config/urls.py includes this module last."""
 
 from compat.crmcom.urls import urlpatterns as crmcom_urls
+from compat.talon_one.urls import urlpatterns as talon_one_urls
 
-urlpatterns = [*crmcom_urls]
+urlpatterns = [*talon_one_urls, *crmcom_urls]
