@@ -458,7 +458,7 @@ class TrackEventV2Api(IntegrationApiView):
         idempotency_key = request.headers.get("Idempotency-Key", "")
         if idempotency_key:  # a retry names the moment of the original
             original = event_list(program=program).filter(
-                idempotency_key=idempotency_key).only("performed_on").first()
+                idempotency_key=idempotency_key).first()
             now = original.performed_on if original else now
         data = body.validated_data
         event = {"customer": data["profile_id"], "type": CustomerEvent.Type.CUSTOM,
