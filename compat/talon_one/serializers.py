@@ -41,6 +41,10 @@ class TalonOneCustomerProgressSerializer(serializers.Serializer):
     data = AchievementProgressWithDefinitionSerializer(many=True)
 
 
+class TalonOneCustomerInventorySerializer(serializers.Serializer):
+    achievements = AchievementProgressWithDefinitionSerializer(many=True, required=False)
+
+
 class TalonOneAchievementProgressSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["inprogress", "completed", "expired",
                                               "not_started"])

@@ -20,5 +20,7 @@ urlpatterns = [
             r"(?P<achievementId>\d+)/?$",
             views.CustomerAchievementHistoryApi.as_view(),
             name="talon-one-customer-achievement-history"),
+    re_path(r"^v1/customer_profiles/(?P<integrationId>[^/]+)/inventory/?$",
+            views.CustomerInventoryApi.as_view(), name="talon-one-customer-inventory"),
     re_path(r"^v2/events/?$", views.TrackEventV2Api.as_view(), name="talon-one-track-event"),
 ]

@@ -35,6 +35,7 @@ from compat.talon_one.serializers import (
     TalonOneAchievementHistorySerializer,
     TalonOneCreateAchievementSerializer,
     TalonOneCustomerAchievementsSerializer,
+    TalonOneCustomerInventorySerializer,
     TalonOneCustomerProgressSerializer,
     TalonOneErrorResponseSerializer,
     TalonOneEventV2RequestSerializer,
@@ -426,6 +427,30 @@ class CustomerAchievementHistoryApi(IntegrationApiView):
                 and (end is None or r.start_date <= end)]
         return Response({"total_result_size": len(rows),
                          "data": [_record_body(r, s) for r, s in rows[skip:skip + page_size]]})
+
+
+class CustomerInventoryApi(IntegrationApiView):
+    @extend_schema(
+        tags=[TAG_INTEGRATION], operation_id="talon_one_get_customer_inventory",
+        summary="getCustomerInventory: with achievements=true, the customer's progress in "
+        "every achievement (coupons, referrals, loyalty and giveaways are not Laurel's)",
+        responses={200: TalonOneCustomerInventorySerializer, **ERRORS},
+        parameters=[OpenApiParameter("achievements", bool)])
+    def get(self, request, integrationId: str):
+        standings = achievement_selectors.customer_achievement_list_by_integration_id(
+            program=self.program, integration_id=integrationId, now=timezone.now())
+        if standings is None:
+            raise Http404("No customer profile with this integration id.")
+        if _flag(request, "achievements"):
+            return Response({"achievements": [progress_with_definition(s) for s in standings]})
+        return Response({})
+
+
+def _flag(request, name: str) -> bool:
+    raw = (request.query_params.get(name) or "false").lower()
+    if raw not in ("true", "false"):
+        raise QueryParameterError(name, "Use true or false.")
+    return raw == "true"
 
 
 class TrackEventV2Api(IntegrationApiView):

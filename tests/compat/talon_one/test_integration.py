@@ -229,3 +229,17 @@ def test_integration_calls_need_the_applications_integration_key(sdk, coffee,
     with pytest.raises(NotFoundException):
         other.get_customer_achievement_history("c1", coffee.pk)
     assert not CustomerEvent.objects.exists()
+
+
+def test_customer_inventory_lists_achievement_progress(integration, coffee):
+    integration.track_event_v2(event())
+    inventory = integration.get_customer_inventory("c1", achievements=True)
+    assert isinstance(inventory, talon_one.CustomerInventory)
+    [progress] = inventory.achievements
+    assert (progress.achievement_id, progress.name, progress.status, progress.progress) == (
+        coffee.pk, "FreeCoffee3", "inprogress", 1)
+    assert progress.start_date == NOW
+    assert progress.end_date == datetime(2023, 10, 11, 9, 30, 45, tzinfo=UTC)
+    assert integration.get_customer_inventory("c1").achievements is None
+    with pytest.raises(NotFoundException):
+        integration.get_customer_inventory("nobody", achievements=True)
