@@ -49,8 +49,8 @@ from events.selectors import event_list
 from loyalty.models import ApiKey, Campaign, Program
 from loyalty.selectors import campaign_list, customer_list
 
-TAG_MANAGEMENT = "Talon.One Management API"
-TAG_INTEGRATION = "Talon.One Integration API"
+# One tag for the adapter; the summaries name the SDK methods (Management or Integration API).
+TAG_MANAGEMENT = TAG_INTEGRATION = "Talon.One"
 NUMBER = NumberField()
 ACHIEVEMENT_EFFECTS = ("increaseAchievementProgress", "rollbackIncreasedAchievementProgress")
 ERRORS = {code: OpenApiResponse(TalonOneErrorResponseSerializer) for code in (400, 401, 404)}
