@@ -287,3 +287,27 @@ class CapillaryUserProgressEnvelopeSerializer(serializers.Serializer):
     data = CapillaryUserProgressSerializer(allow_null=True)
     errors = CapillaryErrorItemSerializer(many=True, allow_null=True)
     warnings = serializers.ListField(child=serializers.CharField(), allow_null=True)
+
+
+class CapillaryIsValidNameSerializer(serializers.Serializer):
+    type = serializers.CharField(help_text="targetGroupName, streakName, targetName, "
+                                           "streakLevelName or periodName.")
+    value = serializers.CharField()
+
+
+class CapillaryBooleanEnvelopeSerializer(serializers.Serializer):
+    data = serializers.BooleanField(allow_null=True)
+    errors = CapillaryErrorItemSerializer(many=True, allow_null=True)
+    warnings = serializers.ListField(child=serializers.CharField(), allow_null=True)
+
+
+class CapillaryPeriodListEnvelopeSerializer(serializers.Serializer):
+    data = CapillaryPeriodOutputSerializer(many=True, allow_null=True)
+    errors = CapillaryErrorItemSerializer(many=True, allow_null=True)
+    warnings = serializers.ListField(child=serializers.CharField(), allow_null=True)
+
+
+class CapillaryTargetListEnvelopeSerializer(serializers.Serializer):
+    data = CapillaryTargetOutputSerializer(many=True, allow_null=True)
+    errors = CapillaryErrorItemSerializer(many=True, allow_null=True)
+    warnings = serializers.ListField(child=serializers.CharField(), allow_null=True)

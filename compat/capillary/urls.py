@@ -7,6 +7,11 @@ GROUP = r"^v3/targetGroups/(?P<groupId>\d+)"
 urlpatterns = [
     re_path(r"^v3/targetGroups/?$", views.TargetGroupListApi.as_view(),
             name="capillary-target-groups"),
+    re_path(r"^v3/targetGroups/isValidName/?$", views.IsValidNameApi.as_view(),
+            name="capillary-is-valid-name"),
+    re_path(GROUP + r"/targetPeriods/?$", views.TargetPeriodListApi.as_view(),
+            name="capillary-target-periods"),
+    re_path(GROUP + r"/targets/?$", views.TargetListApi.as_view(), name="capillary-targets"),
     re_path(r"^v3/targetGroups/editTargetGroup/(?P<groupId>\d+)/?$",
             views.TargetGroupEditApi.as_view(), name="capillary-target-group-edit"),
     re_path(GROUP + r"/?$", views.TargetGroupDetailApi.as_view(),

@@ -25,12 +25,16 @@ from compat.auth import CapillaryAuthentication, request_api_key
 from compat.capillary import errors
 from compat.capillary.errors import CapillaryError, capillary_exception_handler, envelope
 from compat.capillary.serializers import (
+    CapillaryBooleanEnvelopeSerializer,
     CapillaryCustomerIdEnvelopeSerializer,
     CapillaryEnrolSerializer,
+    CapillaryIsValidNameSerializer,
+    CapillaryPeriodListEnvelopeSerializer,
     CapillaryTargetEditSerializer,
     CapillaryTargetGroupEnvelopeSerializer,
     CapillaryTargetGroupInputSerializer,
     CapillaryTargetGroupListEnvelopeSerializer,
+    CapillaryTargetListEnvelopeSerializer,
     CapillaryUserProgressEnvelopeSerializer,
 )
 from config.exceptions import ApplicationError, ConflictError
@@ -306,10 +310,55 @@ class TargetGroupDetailApi(CapillaryApiView):
 
     @extend_schema(tags=[TAG], operation_id="capillary_target_groups_delete",
                    summary="Delete a target group nobody is enrolled in",
-                   responses={200: CapillaryCustomerIdEnvelopeSerializer})
+                   responses={200: CapillaryBooleanEnvelopeSerializer})
     def delete(self, request, groupId):
         achievement_services.target_group_delete(group=self.group(groupId))
         return Response(envelope(True))
+
+
+class TargetPeriodListApi(CapillaryApiView):
+    @extend_schema(tags=[TAG], operation_id="capillary_target_periods_list",
+                   summary="A target group's periods",
+                   responses={200: CapillaryPeriodListEnvelopeSerializer})
+    def get(self, request, groupId):
+        body = self.group_body(self.group(groupId), now=timezone.now())
+        return Response(envelope(body["periods"]))
+
+
+class TargetListApi(CapillaryApiView):
+    @extend_schema(tags=[TAG], operation_id="capillary_targets_list",
+                   summary="A target group's target rules",
+                   responses={200: CapillaryTargetListEnvelopeSerializer})
+    def get(self, request, groupId):
+        return Response(envelope([self.target_body(t)
+                                  for t in self.group(groupId).targets.all()]))
+
+
+NAME_TYPES = ("targetGroupName", "streakName", "targetName", "streakLevelName", "periodName")
+
+
+class IsValidNameApi(CapillaryApiView):
+    @extend_schema(tags=[TAG], operation_id="capillary_is_valid_name",
+                   summary="Whether a name is free (case-insensitive) in this program",
+                   request=CapillaryIsValidNameSerializer,
+                   responses={200: CapillaryBooleanEnvelopeSerializer})
+    def post(self, request):
+        raw = request.data if isinstance(request.data, dict) else {}
+        kind, value = raw.get("type"), raw.get("value")
+        if kind not in NAME_TYPES:
+            raise CapillaryError(errors.INVALID_KEY,
+                                 f"Invalid key passed; type is one of {', '.join(NAME_TYPES)}.")
+        if not isinstance(value, str) or not value.strip():
+            raise CapillaryError(errors.INVALID_INPUT, "value: a name is required.")
+        groups = achievement_selectors.target_group_list(program=self.program)
+        taken = {
+            "targetGroupName": groups.filter(name__iexact=value),
+            "streakName": groups.filter(name__iexact=value),
+            "targetName": groups.filter(targets__name__iexact=value),
+            "streakLevelName": groups.filter(levels__name__iexact=value),
+            "periodName": groups.filter(periods__ref_code__iexact=value),
+        }[kind].exists()
+        return Response(envelope(not taken))
 
 
 class TargetGroupEditApi(CapillaryApiView):

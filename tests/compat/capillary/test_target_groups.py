@@ -212,6 +212,30 @@ def test_unknown_or_foreign_group_is_310017(cap, group):
     assert TargetGroup.objects.get().name == "Opp4"
 
 
+def test_periods_and_targets_of_a_group(cap, group):
+    periods = cap.get(f"{BASE}/{group['id']}/targetPeriods").json()
+    assert periods == {"data": group["periods"], "errors": None, "warnings": None}
+    targets = cap.get(f"{BASE}/{group['id']}/targets").json()
+    assert targets["data"] == group["targets"]
+    assert error_codes(cap.get(f"{BASE}/999999/targets")) == [310017]
+
+
+@pytest.mark.parametrize(("kind", "value", "free"), [
+    ("targetGroupName", "opp4", False), ("targetGroupName", "Opp5", True),
+    ("streakName", "OPP4", False), ("targetName", "Opp4", False),
+    ("streakLevelName", "opp4_2", False), ("streakLevelName", "Opp4_3", True),
+    ("periodName", "cycle_1", False), ("periodName", "Cycle_9", True),
+])
+def test_is_valid_name(cap, group, kind, value, free):
+    response = cap.post(f"{BASE}/isValidName", {"type": kind, "value": value}, format="json")
+    assert response.json() == {"data": free, "errors": None, "warnings": None}
+
+
+def test_is_valid_name_refuses_an_unknown_type(cap):
+    response = cap.post(f"{BASE}/isValidName", {"type": "colour", "value": "x"}, format="json")
+    assert response.status_code == 400 and error_codes(response) == [310145]
+
+
 # edit ---------------------------------------------------------------------------------------
 def test_edit_target_group_takes_name_and_expressions_only(cap, group):
     sent = copy.deepcopy(group)
