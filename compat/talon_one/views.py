@@ -306,19 +306,8 @@ class IntegrationApiView(TalonApiView):
     key_scope = ApiKey.Scope.INTEGRATION
 
 
-def _progress_body(standing) -> dict:
-    body = {"status": standing.status, "progress": NUMBER.to_representation(standing.progress)}
-    record = standing.record
-    if record is not None:
-        for key, value in (("start_date", record.start_date),
-                           ("completion_date", record.completion_date),
-                           ("end_date", record.end_date)):
-            if value is not None:
-                body[key] = _instant(value)
-    return body
-
-
 def _record_body(record, status_value: str) -> dict:
+    """Talon.One's AchievementProgress (absent dates are left out, as Talon.One does)."""
     body = {"status": status_value, "progress": NUMBER.to_representation(record.progress)}
     for key, value in (("start_date", record.start_date),
                        ("completion_date", record.completion_date),
@@ -326,6 +315,14 @@ def _record_body(record, status_value: str) -> dict:
         if value is not None:
             body[key] = _instant(value)
     return body
+
+
+def _progress_body(standing) -> dict:
+    if standing.record is None:
+        return {"status": standing.status,
+                "progress": NUMBER.to_representation(standing.progress)}
+    return {**_record_body(standing.record, standing.status),
+            "progress": NUMBER.to_representation(standing.progress)}
 
 
 STATUS_ENTRY_FIELDS = ("id", "created", "name", "title", "description", "target", "period",
