@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 from events.models import CustomerEvent
 from events.services import event_ingest
 from loyalty.models import ApiKey, AwardTransaction, Customer, WalletBalance
+from tests.achievements.factories import AchievementFactory
 from tests.conftest import make_key
 from tests.events.factories import ClassificationFactory, RewardOfferFactory
 from tests.loyalty.factories import CurrencyFactory, CustomerFactory
@@ -313,3 +314,25 @@ def test_list_by_customer_or_classification_with_paging(crm, program, offers, st
 ])
 def test_list_errors(crm, streak_class, data, code):
     assert post(crm, "list", data)["status"]["code"] == code
+
+
+def test_laurels_own_achievement_events_are_shown_but_not_cancelled_here(crm, program, campaign):
+    # given: an achievement completed by a purchase posts an ACHIEVEMENT event
+    achievement = AchievementFactory(campaign=campaign, target=1, period="1D")
+    RewardOfferFactory(program=program, classifications=[achievement.classification],
+                       award_value=10)
+    now = timezone.now()
+    event_ingest(program=program, now=now, data={
+        "customer": "c-9", "type": "PURCHASE", "performed_on": now})
+    posted = CustomerEvent.objects.get(type="ACHIEVEMENT")
+    # when
+    shown = crm.get(f"{BASE}/show", {"customer_event_identifier": f"id={posted.pk}"}).json()
+    listed = post(crm, "list", {"classification_identifier": {"id": str(
+        achievement.classification.pk)}})
+    cancel = post(crm, "cancel", {"customer_event_identifier": {"id": str(posted.pk)}})
+    # then
+    assert shown["data"]["external_system"] == "LAUREL"
+    assert shown["data"]["total_awarded_amount"] == 10.0
+    assert [e["id"] for e in listed["data"]] == [str(posted.pk)]
+    assert cancel["status"]["code"] == "INVALID_LIFE_CYCLE_STATE"
+    assert CustomerEvent.objects.get(pk=posted.pk).life_cycle_state == "POSTED"

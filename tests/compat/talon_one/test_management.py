@@ -291,6 +291,8 @@ def test_a_management_key_sent_as_api_key_v1_still_works(sdk, application, draft
     # SDK 26.2 sends management calls with the last configured scheme's prefix.
     management = sdk("api_key_v1", management_key.raw_key, "ApiKey-v1")[0]
     assert management.list_achievements(application.pk, draft_campaign.pk).data == []
+    bearer = sdk("manager_auth", management_key.raw_key, "Bearer")[0]
+    assert bearer.list_achievements(application.pk, draft_campaign.pk).data == []
 
 
 def test_another_applications_objects_are_404_and_untouched(management, sdk, application,
