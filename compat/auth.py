@@ -92,11 +92,6 @@ class CapillaryAuthentication(VendorKeyAuthentication):
     realm = "capillary"
 
 
-def _header_scheme(name: str, description: str):
-    return {"type": "apiKey", "in": "header", "name": "Authorization",
-            "description": description}
-
-
 class CrmcomAuthenticationScheme(OpenApiAuthenticationExtension):
     target_class = CrmcomAuthentication
     name = "crmcomBearer"
@@ -111,9 +106,9 @@ class TalonOneAuthenticationScheme(OpenApiAuthenticationExtension):
     name = "talonOneKey"
 
     def get_security_definition(self, auto_schema):
-        return _header_scheme(self.name, (
-            "`ManagementKey-v1 <management key>` for the Management API, "
-            "`ApiKey-v1 <integration key>` for the Integration API."))
+        return {"type": "apiKey", "in": "header", "name": "Authorization",
+                "description": "`ManagementKey-v1 <management key>` for the Management API, "
+                               "`ApiKey-v1 <integration key>` for the Integration API."}
 
 
 class CapillaryAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -125,6 +120,3 @@ class CapillaryAuthenticationScheme(OpenApiAuthenticationExtension):
                 "description": "Any user name, the program's management key as the password "
                                "(or `Authorization: Bearer <key>`)."}
 
-
-def request_api_key(request) -> ApiKey | None:
-    return request.auth if isinstance(request.auth, ApiKey) else None

@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 from achievements import selectors as achievement_selectors
 from achievements import services as achievement_services
 from achievements.models import Target, TargetGroup
-from compat.auth import CapillaryAuthentication, request_api_key
+from compat.auth import CapillaryAuthentication
 from compat.capillary import errors
 from compat.capillary.errors import CapillaryError, capillary_exception_handler, envelope
 from compat.capillary.serializers import (
@@ -39,6 +39,7 @@ from compat.capillary.serializers import (
 )
 from config.exceptions import ApplicationError, ConflictError
 from events import services as event_services
+from loyalty.api.mixins import request_api_key
 from loyalty.models import ApiKey, Program
 from loyalty.selectors import customer_list
 

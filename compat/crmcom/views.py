@@ -15,7 +15,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from compat.auth import CrmcomAuthentication, request_api_key
+from compat.auth import CrmcomAuthentication
 from compat.crmcom import identifiers
 from compat.crmcom.bodies import event_body, fields_trim
 from compat.crmcom.errors import CrmError, crm_exception_handler, envelope
@@ -30,6 +30,7 @@ from compat.crmcom.serializers import (
 from events import services
 from events.models import CustomerEvent
 from events.selectors import awards_by_event, event_list
+from loyalty.api.mixins import request_api_key
 from loyalty.models import ApiKey, Program
 from loyalty.selectors import reward_offer_list
 

@@ -29,7 +29,7 @@ from achievements import services as achievement_services
 from achievements.api.serializers import AchievementSerializer
 from achievements.api.views import progress_with_definition
 from achievements.models import Achievement
-from compat.auth import TalonOneAuthentication, request_api_key
+from compat.auth import TalonOneAuthentication
 from compat.talon_one.errors import QueryParameterError, talon_exception_handler
 from compat.talon_one.serializers import (
     TalonOneAchievementHistorySerializer,
@@ -46,6 +46,7 @@ from config.api.fields import NumberField, plain_number
 from events import services as event_services
 from events.models import CustomerEvent
 from events.selectors import event_list
+from loyalty.api.mixins import request_api_key
 from loyalty.models import ApiKey, Campaign, Program
 from loyalty.selectors import campaign_list, customer_list
 
