@@ -95,6 +95,14 @@ class CrmAchievementCreateInputSerializer(VendorSerializer):
                                        help_text="Comma-separated top-level fields to return.")
 
 
+class CrmAchievementBulkInputSerializer(VendorSerializer):
+    token = serializers.CharField(required=False, allow_blank=True)
+    achievement_customer_events_set = serializers.ListField(
+        child=serializers.DictField(), min_length=1,
+        help_text="Up to 1000 create requests, each with its request_unique_identifier.")
+    fields_set = serializers.CharField(required=False, allow_blank=True)
+
+
 class CrmAchievementCancelInputSerializer(VendorSerializer):
     token = serializers.CharField(required=False, allow_blank=True)
     customer_event_identifier = _identifier(help_text="Exactly one of id or number.")
@@ -210,3 +218,25 @@ class CrmAchievementEnvelopeSerializer(VendorSerializer):
 class CrmAchievementListEnvelopeSerializer(VendorSerializer):
     status = CrmStatusSerializer()
     data = CrmAchievementEventSerializer(many=True, allow_null=True)
+
+
+class CrmBulkProcessedSerializer(VendorSerializer):
+    request_unique_identifier = serializers.CharField()
+    id = serializers.CharField()
+    number = serializers.CharField()
+
+
+class CrmBulkUnprocessedSerializer(VendorSerializer):
+    request_unique_identifier = serializers.CharField(allow_null=True)
+    error_code = serializers.CharField()
+    error_description = serializers.CharField()
+
+
+class CrmBulkResultSerializer(VendorSerializer):
+    processed_customer_events_set = CrmBulkProcessedSerializer(many=True)
+    unprocessed_customer_events_set = CrmBulkUnprocessedSerializer(many=True)
+
+
+class CrmAchievementBulkEnvelopeSerializer(VendorSerializer):
+    status = CrmStatusSerializer()
+    data = CrmBulkResultSerializer(allow_null=True)

@@ -18,8 +18,10 @@ from rest_framework.views import APIView
 from compat.auth import CrmcomAuthentication
 from compat.crmcom import identifiers
 from compat.crmcom.bodies import event_body, fields_trim
-from compat.crmcom.errors import CrmError, crm_exception_handler, envelope
+from compat.crmcom.errors import CrmError, crm_error, crm_exception_handler, envelope
 from compat.crmcom.serializers import (
+    CrmAchievementBulkEnvelopeSerializer,
+    CrmAchievementBulkInputSerializer,
     CrmAchievementCancelInputSerializer,
     CrmAchievementCreateInputSerializer,
     CrmAchievementEnvelopeSerializer,
@@ -78,6 +80,56 @@ class CrmApiView(APIView):
         return Response(envelope(self.render([event], fields_set)[0]))
 
 
+def event_data(*, program: Program, data: dict) -> dict:
+    """A validated create request as the data of a Laurel ACHIEVEMENT customer event."""
+    if data.get("accounts_receivable_identifier") is not None:
+        _, integration_id = identifiers.customer_resolve(
+            program=program, value=data["accounts_receivable_identifier"],
+            parameter="accounts_receivable_identifier", create=True)
+    elif data.get("rewards_participant_identifier") is not None:
+        _, integration_id = identifiers.customer_resolve(
+            program=program, value=data["rewards_participant_identifier"],
+            parameter="rewards_participant_identifier", create=True)
+    else:
+        raise CrmError("MISSING_PARAMETER", "accounts_receivable_identifier is mandatory.",
+                       "accounts_receivable_identifier")
+    classification = identifiers.classification_resolve(
+        program=program, value=data["classification_identifier"])
+    if classification.event_type.upper() != CustomerEvent.Type.ACHIEVEMENT:
+        raise CrmError("INVALID_CLASSIFICATION",
+                       f"The classification {classification.code!r} is not of type "
+                       "ACHIEVEMENT.", "classification_identifier")
+    event = {
+        "customer": integration_id,
+        "type": CustomerEvent.Type.ACHIEVEMENT,
+        "classification": classification.code,
+        "performed_on": data["performed_on"],
+        "product": identifiers.text_resolve(data=data, parameter="product_identifier"),
+        "payment_medium_type": identifiers.text_resolve(
+            data=data, parameter="payment_medium_type_identifier"),
+        "payment_medium_brand": identifiers.text_resolve(
+            data=data, parameter="payment_medium_brand_identifier"),
+        "performed_by_business_unit": identifiers.text_resolve(
+            data=data, parameter="performed_by_business_unit_identifier"),
+        "performed_by_unit": identifiers.text_resolve(
+            data=data, parameter="performed_by_unit_identifier"),
+        "performed_by_tap": identifiers.text_resolve(
+            data=data, parameter="performed_by_tap_identifier"),
+    }
+    for name in ("payment_medium_identifier", "description", "external_system",
+                 "external_system_reference_number", "promo_code"):
+        event[name] = data.get(name) or ""
+    if data.get("amount") is not None:
+        event["amount"] = data["amount"]
+    for i in range(1, 9):
+        event[f"udf_string{i}"] = data.get(f"udf_string_{i}") or ""
+    for kind in ("float", "date"):
+        for i in range(1, 5):
+            if data.get(f"udf_{kind}_{i}") is not None:
+                event[f"udf_{kind}{i}"] = data[f"udf_{kind}_{i}"]
+    return {key: value for key, value in event.items() if value != ""}
+
+
 class CrmAchievementCreateApi(CrmApiView):
     @extend_schema(tags=[TAG], request=CrmAchievementCreateInputSerializer,
                    responses={200: CrmAchievementEnvelopeSerializer},
@@ -85,57 +137,65 @@ class CrmAchievementCreateApi(CrmApiView):
                    summary="Create an achievement customer event (reward offers pay it)")
     def post(self, request):
         data = self.validated(CrmAchievementCreateInputSerializer, request.data)
-        program = self.program
-        if data.get("accounts_receivable_identifier") is not None:
-            _, integration_id = identifiers.customer_resolve(
-                program=program, value=data["accounts_receivable_identifier"],
-                parameter="accounts_receivable_identifier", create=True)
-        elif data.get("rewards_participant_identifier") is not None:
-            _, integration_id = identifiers.customer_resolve(
-                program=program, value=data["rewards_participant_identifier"],
-                parameter="rewards_participant_identifier", create=True)
-        else:
-            raise CrmError("MISSING_PARAMETER", "accounts_receivable_identifier is mandatory.",
-                           "accounts_receivable_identifier")
-        classification = identifiers.classification_resolve(
-            program=program, value=data["classification_identifier"])
-        if classification.event_type.upper() != CustomerEvent.Type.ACHIEVEMENT:
-            raise CrmError("INVALID_CLASSIFICATION",
-                           f"The classification {classification.code!r} is not of type "
-                           "ACHIEVEMENT.", "classification_identifier")
-        event = {
-            "customer": integration_id,
-            "type": CustomerEvent.Type.ACHIEVEMENT,
-            "classification": classification.code,
-            "performed_on": data["performed_on"],
-            "product": identifiers.text_resolve(data=data, parameter="product_identifier"),
-            "payment_medium_type": identifiers.text_resolve(
-                data=data, parameter="payment_medium_type_identifier"),
-            "payment_medium_brand": identifiers.text_resolve(
-                data=data, parameter="payment_medium_brand_identifier"),
-            "performed_by_business_unit": identifiers.text_resolve(
-                data=data, parameter="performed_by_business_unit_identifier"),
-            "performed_by_unit": identifiers.text_resolve(
-                data=data, parameter="performed_by_unit_identifier"),
-            "performed_by_tap": identifiers.text_resolve(
-                data=data, parameter="performed_by_tap_identifier"),
-        }
-        for name in ("payment_medium_identifier", "description", "external_system",
-                     "external_system_reference_number", "promo_code"):
-            event[name] = data.get(name) or ""
-        if data.get("amount") is not None:
-            event["amount"] = data["amount"]
-        for i in range(1, 9):
-            event[f"udf_string{i}"] = data.get(f"udf_string_{i}") or ""
-        for kind, count in (("float", 5), ("date", 5)):
-            for i in range(1, count):
-                if data.get(f"udf_{kind}_{i}") is not None:
-                    event[f"udf_{kind}{i}"] = data[f"udf_{kind}_{i}"]
-        event = {key: value for key, value in event.items() if value != ""}
         result = services.event_ingest(
-            program=program, data=event, now=timezone.now(),
-            idempotency_key=request.headers.get("Idempotency-Key", ""))
+            program=self.program, data=event_data(program=self.program, data=data),
+            now=timezone.now(), idempotency_key=request.headers.get("Idempotency-Key", ""))
         return self.answer(result.event, data.get("fields_set"))
+
+
+BULK_LIMIT = 1000
+
+
+class CrmAchievementBulkCreateApi(CrmApiView):
+    """Each item succeeds or fails on its own, in one batch (events.services.event_bulk_ingest:
+    the customers locked in id order, one commit)."""
+
+    @extend_schema(tags=[TAG], request=CrmAchievementBulkInputSerializer,
+                   responses={200: CrmAchievementBulkEnvelopeSerializer},
+                   operation_id="crmcom_customer_events_bulk_achievements_create",
+                   summary="Create up to 1000 achievement customer events")
+    def post(self, request):
+        body = self.validated(CrmAchievementBulkInputSerializer, request.data)
+        rows = body["achievement_customer_events_set"]
+        if len(rows) > BULK_LIMIT:
+            raise CrmError("LIMIT_EXCEEDED", f"At most {BULK_LIMIT} events per call.",
+                           "achievement_customer_events_set")
+        program = self.program
+        references: list[str | None] = []
+        items: list[dict | Exception] = []
+        seen: set[str] = set()
+        for row in rows:
+            reference = row.get("request_unique_identifier") if isinstance(row, dict) else None
+            references.append(None if reference is None else str(reference))
+            try:
+                if reference in (None, ""):
+                    raise CrmError("MISSING_PARAMETER", "request_unique_identifier is "
+                                   "mandatory.", "request_unique_identifier")
+                if str(reference) in seen:
+                    raise CrmError("INVALID_VALUE", "request_unique_identifier is repeated.",
+                                   "request_unique_identifier")
+                seen.add(str(reference))
+                data = self.validated(CrmAchievementCreateInputSerializer, row)
+                items.append(event_data(program=program, data=data))
+            except Exception as exc:  # a refused item becomes its error below
+                if crm_error(exc) is None:
+                    raise
+                items.append(exc)
+        outcomes = services.event_bulk_ingest(program=program, items=items,
+                                              now=timezone.now())
+        processed, unprocessed = [], []
+        for reference, outcome in zip(references, outcomes, strict=True):
+            if isinstance(outcome, services.IngestResult):
+                processed.append({"request_unique_identifier": reference,
+                                  "id": str(outcome.event.pk),
+                                  "number": str(outcome.event.number)})
+            else:
+                error = crm_error(outcome) or CrmError("ERROR", str(outcome))
+                unprocessed.append({"request_unique_identifier": reference,
+                                    "error_code": error.code,
+                                    "error_description": error.message})
+        return Response(envelope({"processed_customer_events_set": processed,
+                                  "unprocessed_customer_events_set": unprocessed}))
 
 
 class CrmAchievementCancelApi(CrmApiView):

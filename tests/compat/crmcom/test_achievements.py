@@ -336,3 +336,56 @@ def test_laurels_own_achievement_events_are_shown_but_not_cancelled_here(crm, pr
     assert [e["id"] for e in listed["data"]] == [str(posted.pk)]
     assert cancel["status"]["code"] == "INVALID_LIFE_CYCLE_STATE"
     assert CustomerEvent.objects.get(pk=posted.pk).life_cycle_state == "POSTED"
+
+
+# bulk ---------------------------------------------------------------------------------------
+BULK = "/crmapi/rest/v2/customer_events/bulk/achievements/create"
+
+
+def test_bulk_create_processes_each_item_on_its_own(crm, offers):
+    # given
+    items = [
+        {**body(external_system_reference_number="b-1"), "request_unique_identifier": "r1"},
+        {**body(classification_identifier={"alternative_code": "NOPE"},
+                external_system_reference_number="b-2"), "request_unique_identifier": "r2"},
+        {**body(external_system_reference_number="b-3",
+                accounts_receivable_identifier={"number": "other"}),
+         "request_unique_identifier": "r3"},
+        {**body(external_system_reference_number="b-4"), "request_unique_identifier": "r1"},
+        body(external_system_reference_number="b-5"),
+        {**body(performed_on="nope", external_system_reference_number="b-6"),
+         "request_unique_identifier": "r6"},
+    ]
+    # when
+    answer = crm.post(BULK, {"token": "x", "achievement_customer_events_set": items},
+                      format="json").json()
+    # then
+    assert answer["status"]["code"] == "OK"
+    processed = answer["data"]["processed_customer_events_set"]
+    assert [p["request_unique_identifier"] for p in processed] == ["r1", "r3"]
+    events = {str(e.pk): e for e in CustomerEvent.objects.all()}
+    assert set(events) == {p["id"] for p in processed}
+    assert {events[p["id"]].number for p in processed} == {int(p["number"]) for p in processed}
+    assert [(u["request_unique_identifier"], u["error_code"])
+            for u in answer["data"]["unprocessed_customer_events_set"]] == [
+        ("r2", "NOT_FOUND"), ("r1", "INVALID_VALUE"), (None, "MISSING_PARAMETER"),
+        ("r6", "INVALID_VALUE")]
+    assert AwardTransaction.objects.count() == 4  # two offers pay each of the two events
+    # a replay of the batch pays nothing more
+    again = crm.post(BULK, {"achievement_customer_events_set": items}, format="json").json()
+    assert [p["id"] for p in again["data"]["processed_customer_events_set"]] == [
+        p["id"] for p in processed]
+    assert AwardTransaction.objects.count() == 4
+
+
+def test_bulk_create_limits_and_auth(crm, offers):
+    too_many = [{**body(external_system_reference_number=f"x{i}"),
+                 "request_unique_identifier": str(i)} for i in range(1001)]
+    answer = crm.post(BULK, {"achievement_customer_events_set": too_many}, format="json").json()
+    assert answer["status"]["code"] == "LIMIT_EXCEEDED"
+    empty = crm.post(BULK, {"achievement_customer_events_set": []}, format="json").json()
+    assert empty["status"]["code"] == "INVALID_VALUE"
+    anonymous = APIClient().post(BULK, {"achievement_customer_events_set": [body()]},
+                                 format="json").json()
+    assert anonymous["status"]["code"] == "INVALID_TOKEN"
+    assert nothing_written()
