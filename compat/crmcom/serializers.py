@@ -240,3 +240,18 @@ class CrmBulkResultSerializer(VendorSerializer):
 class CrmAchievementBulkEnvelopeSerializer(VendorSerializer):
     status = CrmStatusSerializer()
     data = CrmBulkResultSerializer(allow_null=True)
+
+
+class CrmPreviewSerializer(VendorSerializer):
+    total_award_amount = serializers.FloatField()
+    total_award_alternative_amount = serializers.FloatField()
+    rewards_participant_id = serializers.CharField(allow_null=True)
+    rewards_participant_name = serializers.CharField()
+    wallet_balance = serializers.FloatField()
+    wallet_alternative_balance = serializers.FloatField()
+    voucher_types_set = serializers.ListField(child=serializers.DictField())
+
+
+class CrmAchievementPreviewEnvelopeSerializer(VendorSerializer):
+    status = CrmStatusSerializer()
+    data = CrmPreviewSerializer(allow_null=True)

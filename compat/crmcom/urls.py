@@ -9,6 +9,8 @@ urlpatterns = [
             views.CrmAchievementBulkCreateApi.as_view(), name="crmcom-achievements-bulk-create"),
     re_path(PREFIX + r"create/?$", views.CrmAchievementCreateApi.as_view(),
             name="crmcom-achievements-create"),
+    re_path(PREFIX + r"preview/?$", views.CrmAchievementPreviewApi.as_view(),
+            name="crmcom-achievements-preview"),
     re_path(PREFIX + r"cancel/?$", views.CrmAchievementCancelApi.as_view(),
             name="crmcom-achievements-cancel"),
     re_path(PREFIX + r"show/?$", views.CrmAchievementShowApi.as_view(),

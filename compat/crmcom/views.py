@@ -5,8 +5,10 @@ ACHIEVEMENT customer event, paid by the reward offers on its classification) and
 onto CRM.COM's envelope. Every answer is HTTP 200; `status.code` tells success from failure.
 """
 
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.db import transaction
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions
@@ -27,14 +29,15 @@ from compat.crmcom.serializers import (
     CrmAchievementEnvelopeSerializer,
     CrmAchievementListEnvelopeSerializer,
     CrmAchievementListInputSerializer,
+    CrmAchievementPreviewEnvelopeSerializer,
     CrmAchievementShowInputSerializer,
 )
 from events import services
 from events.models import CustomerEvent
 from events.selectors import awards_by_event, event_list
 from loyalty.api.mixins import request_api_key
-from loyalty.models import ApiKey, Program
-from loyalty.selectors import reward_offer_list
+from loyalty.models import ApiKey, AwardTransaction, Currency, Program
+from loyalty.selectors import customer_list, reward_offer_list, wallet_get
 
 TAG = "CRM.COM"
 
@@ -141,6 +144,46 @@ class CrmAchievementCreateApi(CrmApiView):
             program=self.program, data=event_data(program=self.program, data=data),
             now=timezone.now(), idempotency_key=request.headers.get("Idempotency-Key", ""))
         return self.answer(result.event, data.get("fields_set"))
+
+
+def _sum(amounts: list[tuple[Currency, Decimal]], *, points: bool) -> float:
+    return float(sum((amount for currency, amount in amounts
+                      if (currency.kind == Currency.Kind.POINTS) == points), start=Decimal(0)))
+
+
+class CrmAchievementPreviewApi(CrmApiView):
+    """What a create would award, from the same services: the event is processed in a
+    transaction that is rolled back, so nothing stays."""
+
+    @extend_schema(tags=[TAG], request=CrmAchievementCreateInputSerializer,
+                   responses={200: CrmAchievementPreviewEnvelopeSerializer},
+                   operation_id="crmcom_customer_events_achievements_preview",
+                   summary="Preview the awards of an achievement customer event; nothing is "
+                   "stored")
+    def post(self, request):
+        data = self.validated(CrmAchievementCreateInputSerializer, request.data)
+        program = self.program
+        with transaction.atomic():
+            event = event_data(program=program, data=data)
+            customer = customer_list(program=program).filter(
+                integration_id=event["customer"]).first()
+            balances = ([(b.currency, b.balance) for b in
+                         wallet_get(customer=customer, limit=0).balances] if customer else [])
+            result = services.event_ingest(program=program, data=event, now=timezone.now())
+            awards = [(a.currency, a.amount)
+                      for a in awards_by_event(event_ids=[result.event.pk]).get(
+                          result.event.pk, []) if a.kind == AwardTransaction.Kind.AWARD]
+            transaction.set_rollback(True)
+        name = f"{event['customer']} {customer.name if customer else ''}".strip()
+        return Response(envelope({
+            "total_award_amount": _sum(awards, points=True),
+            "total_award_alternative_amount": _sum(awards, points=False),
+            "rewards_participant_id": str(customer.pk) if customer else None,
+            "rewards_participant_name": name,
+            "wallet_balance": _sum(balances, points=True),
+            "wallet_alternative_balance": _sum(balances, points=False),
+            "voucher_types_set": [],
+        }))
 
 
 BULK_LIMIT = 1000

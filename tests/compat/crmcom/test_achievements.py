@@ -389,3 +389,32 @@ def test_bulk_create_limits_and_auth(crm, offers):
                                  format="json").json()
     assert anonymous["status"]["code"] == "INVALID_TOKEN"
     assert nothing_written()
+
+
+# preview ------------------------------------------------------------------------------------
+def test_preview_shows_the_awards_and_stores_nothing(crm, program, offers):
+    # given: a customer who already earned once
+    post(crm, "create", body(external_system_reference_number="earlier"))
+    counts = (CustomerEvent.objects.count(), AwardTransaction.objects.count(),
+              list(WalletBalance.objects.values_list("balance", flat=True)))
+    customer = Customer.objects.get()
+    # when
+    answer = post(crm, "preview", body(external_system_reference_number="next"))
+    # then
+    assert answer["status"]["code"] == "OK"
+    assert answer["data"] == {
+        "total_award_amount": 50.0, "total_award_alternative_amount": 5.0,
+        "rewards_participant_id": str(customer.pk),
+        "rewards_participant_name": "ACR0000000164",
+        "wallet_balance": 50.0, "wallet_alternative_balance": 5.0, "voucher_types_set": []}
+    assert (CustomerEvent.objects.count(), AwardTransaction.objects.count(),
+            list(WalletBalance.objects.values_list("balance", flat=True))) == counts
+
+
+def test_preview_for_a_new_customer_and_its_errors(crm, offers):
+    answer = post(crm, "preview", body(accounts_receivable_identifier={"number": "new"}))
+    assert answer["data"]["rewards_participant_id"] is None
+    assert answer["data"]["total_award_amount"] == 50.0
+    refused = post(crm, "preview", body(classification_identifier={"alternative_code": "NO"}))
+    assert refused["status"]["code"] == "NOT_FOUND"
+    assert nothing_written()
