@@ -13,4 +13,6 @@ urlpatterns = [
     path("api/v1/", include("config.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # Vendor-compatible adapters at the vendors' own root paths (/v1, /v2, /v3, /crmapi).
+    path("", include("compat.urls")),
 ]

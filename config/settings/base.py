@@ -48,6 +48,7 @@ LOCAL_APPS = [
     "loyalty",
     "achievements",
     "events",
+    "compat",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -144,7 +145,7 @@ SPECTACULAR_SETTINGS = {
         "LifeCycleStateEnum": "events.models.CustomerEvent.LifeCycleState",
     },
     "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
+        "config.api.schema.camelize_native_fields",
         "drf_spectacular.hooks.postprocess_schema_enums",
     ],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
