@@ -20,9 +20,7 @@ from achievements import rules
 from achievements.models import (
     Achievement,
     AchievementProgress,
-    CycleProgress,
     Enrolment,
-    StreakLevelAchievement,
     TargetGroup,
 )
 from achievements.services import (
@@ -40,6 +38,7 @@ from achievements.services import (
 from achievements.services import streaks as streak_services
 from config.db import insert_or_skip, one_or_none, values_table
 from config.exceptions import ApplicationError, ConflictError, ItemFailedError, api_name
+from events import references
 from events.models import CustomerEvent
 from loyalty.models import AwardTransaction, Classification, Customer, Program
 from loyalty.selectors import reward_offers_need_achieved
@@ -177,21 +176,6 @@ def _pay(*, customer: Customer, event: CustomerEvent) -> list[dict[str, Any]]:
     return _award_effects(awards, "awardTransaction")
 
 
-def _achievement_reference_prefix(record: AchievementProgress) -> str:
-    return f"achievement:{record.achievement_id}:iteration:{record.pk}:"
-
-
-def _achievement_reference(record: AchievementProgress, trigger: CustomerEvent | None,
-                           cancelled: bool, now: datetime) -> str:
-    """Unique per completion: an iteration completed, taken back and completed again posts
-    a second ACHIEVEMENT event, through another event's ingestion or cancellation (or a
-    recompute, which has no triggering event)."""
-    if trigger is None:
-        return f"{_achievement_reference_prefix(record)}recompute:{now.isoformat()}"
-    suffix = ":cancel" if cancelled else ""
-    return f"{_achievement_reference_prefix(record)}event:{trigger.pk}{suffix}"
-
-
 def _goal_event(*, customer: Customer, classification: Classification, amount: Decimal,
                 performed_on: datetime, description: str, reference: str,
                 trigger: CustomerEvent | None,
@@ -222,17 +206,10 @@ def _post_achievement_event(*, customer: Customer, record: AchievementProgress,
         amount=record.completion_value if record.completion_value is not None
         else record.progress, performed_on=record.completion_date,
         description=f"Completed achievement {achievement.name}",
-        reference=_achievement_reference(record, trigger, cancelled, now), trigger=trigger,
+        reference=references.completion(record, trigger, cancelled=cancelled, now=now),
+        trigger=trigger,
         now=now,
     )
-
-
-def _level_reference(achievement: StreakLevelAchievement) -> str:
-    return f"streak-level:{achievement.level_id}:reached:{achievement.pk}"
-
-
-def _milestone_reference_prefix(cycle: CycleProgress) -> str:
-    return f"milestone:cycle:{cycle.pk}:"
 
 
 def _post_streak_events(*, customer: Customer, outcome: StreakOutcome,
@@ -247,7 +224,7 @@ def _post_streak_events(*, customer: Customer, outcome: StreakOutcome,
             customer=customer, classification=level.classification,
             amount=Decimal(level.target_count_of_sequence), performed_on=reached.achieved_at,
             description=f"Reached streak level {level.name}",
-            reference=_level_reference(reached), trigger=trigger, now=now,
+            reference=references.level(reached), trigger=trigger, now=now,
         )
         posted.append(event)
         effects.append({"effectType": "achievementCustomerEvent", "customerEventId": event.pk,
@@ -260,7 +237,7 @@ def _post_streak_events(*, customer: Customer, outcome: StreakOutcome,
             customer=customer, classification=target.classification,
             amount=cycle.value, performed_on=cycle.met_at or now,
             description=f"Met target {target.name} in {cycle.period.ref_code}",
-            reference=f"{_milestone_reference_prefix(cycle)}event:{trigger.pk if trigger else 0}",
+            reference=references.milestone(cycle, trigger),
             trigger=trigger, now=now,
         )
         posted.append(event)
@@ -269,15 +246,15 @@ def _post_streak_events(*, customer: Customer, outcome: StreakOutcome,
                         "classification": target.classification.code})
         effects.extend(awards)
     taken_back = [
-        *(dict(external_system_reference_number=_level_reference(a)) for a in outcome.revoked),
-        *(dict(external_system_reference_number__startswith=_milestone_reference_prefix(c))
+        *(references.posted_goal_events(program_id=customer.program_id, lock=True,
+                                        reference=references.level(a))
+          for a in outcome.revoked),
+        *(references.posted_goal_events(program_id=customer.program_id, lock=True,
+                                        prefix=references.milestone_prefix(c))
           for c in outcome.milestones_unmet),
     ]
-    for lookup in taken_back:
-        for event in CustomerEvent.objects.select_for_update().filter(
-            program_id=customer.program_id, external_system=CustomerEvent.LAUREL_SYSTEM,
-            life_cycle_state=CustomerEvent.LifeCycleState.POSTED, **lookup,
-        ):
+    for events in taken_back:
+        for event in events:
             effects.append({"effectType": "achievementCustomerEventCancelled",
                             "customerEventId": event.pk})
             effects.extend(_cancel_locked(customer=customer, event=event, now=now,
@@ -347,11 +324,8 @@ def _follow_completions(*, customer: Customer, outcome: ProgressOutcome,
     for completion in outcome.moved:
         # A completion that stays keeps its event and awards; the event follows its date.
         record = completion.record
-        for achievement_event in CustomerEvent.objects.filter(
-            program_id=customer.program_id, external_system=CustomerEvent.LAUREL_SYSTEM,
-            external_system_reference_number__startswith=_achievement_reference_prefix(record),
-            life_cycle_state=CustomerEvent.LifeCycleState.POSTED,
-        ):
+        for achievement_event in references.posted_goal_events(
+                program_id=customer.program_id, prefix=references.completion_prefix(record)):
             achievement_event.performed_on = record.completion_date
             achievement_event.amount = record.completion_value
             achievement_event.save(update_fields=["performed_on", "amount"])
@@ -362,11 +336,9 @@ def _follow_completions(*, customer: Customer, outcome: ProgressOutcome,
                             "performedOn": record.completion_date.isoformat()})
     for completion in outcome.uncompleted:
         record = completion.record
-        for achievement_event in CustomerEvent.objects.select_for_update().filter(
-            program_id=customer.program_id, external_system=CustomerEvent.LAUREL_SYSTEM,
-            external_system_reference_number__startswith=_achievement_reference_prefix(record),
-            life_cycle_state=CustomerEvent.LifeCycleState.POSTED,
-        ):
+        for achievement_event in references.posted_goal_events(
+                program_id=customer.program_id, lock=True,
+                prefix=references.completion_prefix(record)):
             effects.append({"effectType": "achievementCustomerEventCancelled",
                             "customerEventId": achievement_event.pk,
                             "achievementId": completion.achievement.pk,
