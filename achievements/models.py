@@ -106,6 +106,12 @@ class Achievement(TimeStampedModel):
         default=rules.DEFAULT_INCREMENT,
         help_text="CEL expression giving the amount added, e.g. 1 or event.amount",
     )
+    failing_since = models.DateTimeField(
+        null=True, blank=True, editable=False,
+        help_text="Since when counting an event fails for this definition (it is skipped; "
+        "every other goal counts). Cleared when the definition is changed.",
+    )
+    last_failure = models.TextField(blank=True, editable=False)
     schedule_started_at = models.DateTimeField(
         null=True, blank=True, editable=False,
         help_text="When the scheduled-start job saw the fixed start pass.",

@@ -27,6 +27,7 @@ from achievements.services import (
     EventFacts,
     ProgressOutcome,
     StreakOutcome,
+    achievement_failure_record,
     progress_apply,
     progress_plan,
     progress_plan_cancel,
@@ -40,12 +41,13 @@ from config.db import insert_or_skip, one_or_none, values_table
 from config.exceptions import ApplicationError, ConflictError, ItemFailedError, api_name
 from events import references
 from events.models import CustomerEvent
-from loyalty.models import AwardTransaction, Classification, Customer, Program
+from loyalty.models import AwardTransaction, Classification, Customer, Notification, Program
 from loyalty.selectors import reward_offers_need_achieved
 from loyalty.services import (
     awards_cancel_for_event,
     customer_get_or_create_locked,
     customer_lock,
+    notifications_record,
     rewards_grant,
 )
 
@@ -301,6 +303,22 @@ def _facts(event: CustomerEvent, customer: Customer) -> EventFacts:
                       attributes=event.attributes)
 
 
+def _tell_managers(*, customer: Customer, outcome: ProgressOutcome, now: datetime) -> None:
+    """Goals skipped because they failed: flag each definition and notify the program once a
+    day per goal (a notification, delivered to the webhook when there is one)."""
+    for skipped in outcome.skipped:
+        achievement = skipped.achievement
+        achievement_failure_record(achievement_id=achievement.pk, message=skipped.reason,
+                                   now=now)
+        notifications_record(notifications=[Notification(
+            program_id=customer.program_id, kind=Notification.Kind.GOAL_FAILED,
+            key=f"goal-failed:achievement:{achievement.pk}:{now.date().isoformat()}",
+            occurred_at=now, payload={
+                "achievementId": achievement.pk, "achievementName": achievement.name,
+                "customer": customer.integration_id, "message": skipped.reason,
+            })])
+
+
 def _follow_completions(*, customer: Customer, outcome: ProgressOutcome,
                         trigger: CustomerEvent | None, cancelled: bool, now: datetime,
                         reason: str = "Completion taken back: a late event moved the "
@@ -385,6 +403,7 @@ def _process(*, program: Program, customer: Customer, data: dict[str, Any],
     outcome = progress_apply(plan=plan, history=_history(
         customer=customer, since=plan.history_from, exclude_id=event.pk))
     effects.extend(effect.as_dict() for effect in outcome.effects)
+    _tell_managers(customer=customer, outcome=outcome, now=now)
     goal_effects, goal_events = _follow_completions(customer=customer, outcome=outcome,
                                                     trigger=event, cancelled=False, now=now)
     effects.extend(goal_effects)
@@ -550,6 +569,7 @@ def _cancel_locked(*, customer: Customer, event: CustomerEvent, now: datetime,
     outcome = progress_apply(plan=plan, history=_history(
         customer=customer, since=plan.history_from, exclude_id=event.pk))
     effects.extend(effect.as_dict() for effect in outcome.effects)
+    _tell_managers(customer=customer, outcome=outcome, now=now)
     goal_effects, goal_events = _follow_completions(
         customer=customer, outcome=outcome, trigger=event, cancelled=True, now=now,
         reason=f"Completion taken back: {reason}")

@@ -407,6 +407,7 @@ class Notification(models.Model):
         STREAK_BROKEN = "streakBroken", "Streak broken"
         STREAK_AT_RISK = "streakAtRisk", "Streak at risk"
         PERIOD_STARTED = "periodStarted", "Target period started"
+        GOAL_FAILED = "goalFailed", "A goal failed while counting an event"
 
     class Delivery(models.TextChoices):
         PENDING = "pending", "Waiting to be delivered"

@@ -8,6 +8,7 @@ from achievements.services.achievements import (
     achievement_classification_attach,
     achievement_create,
     achievement_delete,
+    achievement_failure_record,
     achievement_update,
 )
 from achievements.services.progress import (
@@ -46,6 +47,7 @@ __all__ = [
     "achievement_classification_attach",
     "achievement_create",
     "achievement_delete",
+    "achievement_failure_record",
     "achievement_update",
     "counted_amount",
     "cycle_ledger",

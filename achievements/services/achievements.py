@@ -1,5 +1,6 @@
 """Writes for achievement definitions and customer progress."""
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -124,7 +125,8 @@ def achievement_update(*, achievement: Achievement, data: dict[str, Any]) -> Ach
                    exclude_pk=achievement.pk)
     for name in changed:
         setattr(achievement, name, data[name])
-    _save(achievement, update_fields=[*changed, "updated_at"])
+    achievement.failing_since, achievement.last_failure = None, ""  # try it again
+    _save(achievement, update_fields=[*changed, "failing_since", "last_failure", "updated_at"])
     if "title" in changed and achievement.classification_id:
         achievement.classification.name = f"Achievement: {achievement.title}"[:200]
         achievement.classification.save(update_fields=["name", "updated_at"])
@@ -147,3 +149,11 @@ def achievement_delete(*, achievement: Achievement) -> None:
     achievement.delete()
     if classification is not None and not classification.reward_offers.exists():
         classification.delete()
+
+
+def achievement_failure_record(*, achievement_id: int, message: str, now: datetime) -> None:
+    """Flag a definition that failed while counting an event (the admin shows it); a plain
+    UPDATE, so the program's cached definitions stay as they are."""
+    Achievement.objects.filter(pk=achievement_id, failing_since__isnull=True).update(
+        failing_since=now)
+    Achievement.objects.filter(pk=achievement_id).update(last_failure=message[:2000])

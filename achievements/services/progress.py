@@ -14,6 +14,7 @@ writes here are serialised per customer.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,12 +36,16 @@ from achievements.selectors import (
 from config.db import bulk_update_rows
 from loyalty.models import Customer
 
+logger = logging.getLogger(__name__)
 Status = AchievementProgress.Status
 INCREASE = "increaseAchievementProgress"
 ROLLBACK = "rollbackIncreasedAchievementProgress"
 REFOLDED = "achievementProgressRefolded"
 KEPT = "achievementCompletionKept"
 TRUNCATED = "achievementCompletionsTruncated"
+SKIPPED = "achievementSkipped"
+# What DecimalField(20, 6) holds: a goal whose numbers outgrow it is skipped, not written.
+_COLUMN_LIMIT = Decimal(10) ** 14
 
 
 @dataclass(frozen=True)
@@ -150,6 +155,21 @@ class TruncatedEffect:
 
 
 @dataclass(frozen=True)
+class SkippedEffect:
+    """A goal that failed while counting the event: skipped, the event counted everywhere
+    else (one bad definition never stops ingestion); the managers are told."""
+
+    achievement: Achievement
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"effectType": SKIPPED, "achievementId": self.achievement.pk,
+                "achievementName": self.achievement.name,
+                "message": "This achievement could not count the event and was skipped; "
+                           f"the event counts everywhere else. {self.reason}"}
+
+
+@dataclass(frozen=True)
 class Completion:
     """An iteration that became completed (post its ACHIEVEMENT event and pay) or stopped
     being completed (cancel them)."""
@@ -165,6 +185,14 @@ class ProgressOutcome:
     completed: list[Completion] = field(default_factory=list)
     uncompleted: list[Completion] = field(default_factory=list)
     moved: list[Completion] = field(default_factory=list)  # stays, at another date or value
+    skipped: list[SkippedEffect] = field(default_factory=list)  # goals that failed
+
+    def merge(self, other: ProgressOutcome) -> None:
+        self.effects.extend(other.effects)
+        self.refolds.extend(other.refolds)
+        self.completed.extend(other.completed)
+        self.uncompleted.extend(other.uncompleted)
+        self.moved.extend(other.moved)
 
 
 # What counts
@@ -271,6 +299,7 @@ class ProgressPlan:
     goals: list[GoalPlan]
     cancelled: bool = False
     old_deltas: dict[int, Decimal] = field(default_factory=dict)  # cancel: row id -> delta
+    skipped: list[SkippedEffect] = field(default_factory=list)
 
     @property
     def history_from(self) -> datetime | None:
@@ -321,10 +350,14 @@ def progress_plan(*, customer: Customer, event: EventFacts) -> ProgressPlan:
     """What counting `event` takes: the achievements it counts for, each continued
     incrementally or re-folded (one statement for the latest iterations, two more when the
     event is late for some)."""
-    goals = []
+    goals, skipped = [], []
     for achievement in achievements_counting(program=customer.program,
                                              event_type=event.type, at=event.performed_on):
-        amount = counted_amount(achievement=achievement, event=event)
+        try:
+            amount = counted_amount(achievement=achievement, event=event)
+        except Exception as exc:  # one bad definition never stops ingestion
+            skipped.append(_skipped(achievement, exc))
+            continue
         if amount > 0:
             goals.append(GoalPlan(achievement=achievement, amount=amount))
     if goals:
@@ -339,7 +372,7 @@ def progress_plan(*, customer: Customer, event: EventFacts) -> ProgressPlan:
             else:
                 goal.refold_from = event.performed_on
         _load_refold_rows(customer=customer, goals=[g for g in goals if g.refold])
-    return ProgressPlan(customer=customer, event=event, goals=goals)
+    return ProgressPlan(customer=customer, event=event, goals=goals, skipped=skipped)
 
 
 def progress_plan_cancel(*, customer: Customer, event: EventFacts) -> ProgressPlan:
@@ -385,6 +418,13 @@ class _Writes:
         self.deleted: list[int] = []
         self.cleared: list[int] = []  # rows whose contributions are rebuilt
         self.contributions: list[tuple[AchievementProgress, progress.Contribution]] = []
+
+    def merge(self, other: _Writes) -> None:
+        self.new.extend(other.new)
+        self.changed.extend(other.changed)
+        self.deleted.extend(other.deleted)
+        self.cleared.extend(other.cleared)
+        self.contributions.extend(other.contributions)
 
     def save(self) -> None:
         if self.cleared:
@@ -572,20 +612,47 @@ class _RefoldPending:
         ])
 
 
+def _skipped(achievement: Achievement, exc: Exception) -> SkippedEffect:
+    logger.exception("Achievement %s failed while counting an event", achievement.pk)
+    return SkippedEffect(achievement, f"{type(exc).__name__}: {exc}"[:500])
+
+
+def _check_fits(writes: _Writes) -> None:
+    rows = [*writes.new, *writes.changed]
+    values = [*(r.progress for r in rows), *(r.completion_value or 0 for r in rows),
+              *(c.delta for _, c in writes.contributions)]
+    if any(abs(value) >= _COLUMN_LIMIT for value in values):
+        raise OverflowError("its progress would exceed 10^14, the largest value Laurel "
+                            "stores; check the definition's progressIncrement and target")
+
+
 def progress_apply(*, plan: ProgressPlan, history: list[EventFacts] = ()) -> ProgressOutcome:
     """Fold every goal of the plan and write the difference: each table once for the plan.
     `history` holds the customer's POSTED events from `plan.history_from` (when set), in any
-    order; the processed event itself need not be among them."""
-    outcome = ProgressOutcome()
+    order; the processed event itself need not be among them.
+
+    A goal that fails (its definition breaks the period engine or its numbers outgrow the
+    columns) is skipped before anything is written: the event counts everywhere else and
+    `outcome.skipped` says which (the caller tells the managers)."""
+    outcome = ProgressOutcome(skipped=list(plan.skipped))
     writes = _Writes()
     limit = settings.LAUREL_MAX_COMPLETIONS_PER_EVENT
     for goal in plan.goals:
-        _apply_goal(plan=plan, goal=goal, history=list(history), writes=writes,
-                    outcome=outcome, limit=limit)
+        goal_writes, goal_outcome = _Writes(), ProgressOutcome()
+        try:
+            _apply_goal(plan=plan, goal=goal, history=list(history), writes=goal_writes,
+                        outcome=goal_outcome, limit=limit)
+            _check_fits(goal_writes)
+        except Exception as exc:
+            outcome.skipped.append(_skipped(goal.achievement, exc))
+            continue
+        writes.merge(goal_writes)
+        outcome.merge(goal_outcome)
     writes.save()
     pending = [e for e in outcome.effects if isinstance(e, _RefoldPending)]
     outcome.effects = [e for e in outcome.effects if not isinstance(e, _RefoldPending)]
     outcome.refolds = [e.resolve() for e in pending if e.changes]
+    outcome.effects.extend(outcome.skipped)
     return outcome
 
 
