@@ -621,7 +621,7 @@ def enrolment_enrol(*, group: TargetGroup, integration_id: str, now: datetime,
     reaches at once (a resumed streak whose targets were lowered) posts its achievement event
     and pays, as an event would."""
     customer = customer_get_or_create_locked(program=group.program, integration_id=integration_id)
-    enrolment = streak_services.enrolment_enrol(group=group, customer=customer, now=now,
+    enrolment = streak_services.enrolment_open(group=group, customer=customer, now=now,
                                                 reset_streak_status=reset_streak_status)
     outcome = streak_recompute(enrolment=enrolment, now=now)
     _, posted = _post_streak_events(customer=customer, outcome=outcome, trigger=None, now=now)

@@ -26,7 +26,7 @@ from achievements.services.progress import (
 from achievements.services.streaks import (
     StreakOutcome,
     cycle_ledger,
-    enrolment_enrol,
+    enrolment_open,
     enrolment_unenrol,
     streak_recompute,
     streaks_record_event,
@@ -51,7 +51,7 @@ __all__ = [
     "achievement_update",
     "counted_amount",
     "cycle_ledger",
-    "enrolment_enrol",
+    "enrolment_open",
     "enrolment_unenrol",
     "progress_apply",
     "progress_plan",

@@ -310,7 +310,7 @@ def _cycle_start_at(group: TargetGroup, at: datetime) -> datetime:
 
 
 @transaction.atomic
-def enrolment_enrol(*, group: TargetGroup, customer: Customer, now: datetime,
+def enrolment_open(*, group: TargetGroup, customer: Customer, now: datetime,
                     reset_streak_status: bool = False) -> Enrolment:
     """Enrol (explicitly) in every cycle from the current one. Re-enrolling with
     `reset_streak_status` clears the count and lets the levels be reached again. Levels the

@@ -24,7 +24,7 @@ from achievements.models import (
     TargetPeriod,
 )
 from achievements.selectors import customer_achievement_list, customer_streak_list
-from achievements.services import enrolment_enrol, target_group_create
+from achievements.services import enrolment_open, target_group_create
 from achievements.services.jobs import (
     achievement_iterations_close_due,
     periods_open_due,
@@ -455,7 +455,7 @@ def streakers(program, group):
     cleo met weeks 1 and 2 (count 2); dan enrolled over the API and never bought; eve spent
     50 in week 2 only (enrolled from week 2)."""
     dan = CustomerFactory(program=program, integration_id="dan")
-    enrolment_enrol(group=group, customer=dan, now=MONDAY)
+    enrolment_open(group=group, customer=dan, now=MONDAY)
     for name in ("ann", "bob", "cleo"):
         ingest(program, customer=name, at=MONDAY + DAY, amount="100")
     streak_cycles_close_due(now=W1_CLOSE)

@@ -19,7 +19,7 @@ from achievements.models import (
 )
 from achievements.selectors import customer_streak_list
 from achievements.services import (
-    enrolment_enrol,
+    enrolment_open,
     enrolment_unenrol,
     target_group_create,
 )
@@ -718,7 +718,7 @@ def test_streaks_record_event_counts_from_the_enrolment_cycle_when_enrolled_expl
 
     # when
     with time_machine.travel(week(1) + 3 * DAY, tick=False):
-        enrolment_enrol(group=group, customer=customer, now=timezone.now())
+        enrolment_open(group=group, customer=customer, now=timezone.now())
     ingest(program, at=week(1) + 4 * DAY)
 
     # then
@@ -757,7 +757,7 @@ def test_enrolment_enrol_lets_levels_be_reached_and_paid_again_when_reset(progra
 
     # when
     with time_machine.travel(week(2) + DAY, tick=False):
-        enrolment = enrolment_enrol(group=group, customer=customer, now=timezone.now(),
+        enrolment = enrolment_open(group=group, customer=customer, now=timezone.now(),
                                     reset_streak_status=True)
     reset = standing(now=week(2) + DAY)
     ingest(program, at=week(3) + DAY)
