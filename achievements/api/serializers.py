@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 from achievements.models import Achievement, Target, TargetGroup
 from achievements.selectors import achievement_has_progress, achievement_status, period_status
-from config.api.fields import NumberField
+from config.api.fields import AwareDateTimeField, LaurelModelSerializer, NumberField
 
 
 class TimePointSerializer(serializers.Serializer):
@@ -26,8 +26,8 @@ class TimePointSerializer(serializers.Serializer):
         return {k: v for k, v in super().to_representation(instance).items() if v is not None}
 
 
-class AchievementSerializer(serializers.ModelSerializer):
-    created = serializers.DateTimeField(source="created_at", read_only=True)
+class AchievementSerializer(LaurelModelSerializer):
+    created = AwareDateTimeField(source="created_at", read_only=True)
     campaign_id = serializers.IntegerField()
     target = NumberField()
     period_end_override = TimePointSerializer(required=False, allow_null=True)
@@ -75,11 +75,11 @@ class AchievementProgressWithDefinitionSerializer(serializers.Serializer):
 
     status = serializers.CharField()
     progress = NumberField()
-    start_date = serializers.DateTimeField(source="record.start_date", allow_null=True,
+    start_date = AwareDateTimeField(source="record.start_date", allow_null=True,
                                            default=None)
-    completion_date = serializers.DateTimeField(source="record.completion_date",
+    completion_date = AwareDateTimeField(source="record.completion_date",
                                                 allow_null=True, default=None)
-    end_date = serializers.DateTimeField(source="record.end_date", allow_null=True,
+    end_date = AwareDateTimeField(source="record.end_date", allow_null=True,
                                          default=None)
     achievement_id = serializers.IntegerField(source="achievement.pk")
     name = serializers.CharField(source="achievement.name")
@@ -93,10 +93,10 @@ class AchievementProgressWithDefinitionSerializer(serializers.Serializer):
     achievement_activation_policy = serializers.CharField(
         source="achievement.activation_policy"
     )
-    achievement_fixed_start_date = serializers.DateTimeField(
+    achievement_fixed_start_date = AwareDateTimeField(
         source="achievement.fixed_start_date", allow_null=True
     )
-    achievement_end_date = serializers.DateTimeField(source="achievement.end_date",
+    achievement_end_date = AwareDateTimeField(source="achievement.end_date",
                                                      allow_null=True)
 
     def to_representation(self, instance):
@@ -115,10 +115,10 @@ class AchievementIterationSerializer(serializers.Serializer):
     progress_tracker_id = serializers.IntegerField(source="record.pk")
     status = serializers.CharField()
     progress = NumberField(source="record.progress")
-    start_date = serializers.DateTimeField(source="record.start_date")
-    completion_date = serializers.DateTimeField(source="record.completion_date",
+    start_date = AwareDateTimeField(source="record.start_date")
+    completion_date = AwareDateTimeField(source="record.completion_date",
                                                 allow_null=True)
-    end_date = serializers.DateTimeField(source="record.end_date", allow_null=True)
+    end_date = AwareDateTimeField(source="record.end_date", allow_null=True)
 
 
 class CustomerProgressSerializer(serializers.Serializer):
@@ -128,9 +128,9 @@ class CustomerProgressSerializer(serializers.Serializer):
     progress_tracker_id = serializers.IntegerField(source="pk")
     status = serializers.CharField(source="current_status")
     progress = NumberField()
-    start_date = serializers.DateTimeField()
-    end_date = serializers.DateTimeField(allow_null=True)
-    completion_date = serializers.DateTimeField(allow_null=True)
+    start_date = AwareDateTimeField()
+    end_date = AwareDateTimeField(allow_null=True)
+    completion_date = AwareDateTimeField(allow_null=True)
 
 
 class CustomerAchievementFilterSerializer(serializers.Serializer):
@@ -163,8 +163,8 @@ class CustomerAchievementFilterSerializer(serializers.Serializer):
 class TargetPeriodSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
     ref_code = serializers.CharField(max_length=100)
-    start_date = serializers.DateTimeField()
-    end_date = serializers.DateTimeField()
+    start_date = AwareDateTimeField()
+    end_date = AwareDateTimeField()
     description = serializers.CharField(max_length=255, required=False, allow_blank=True)
     active = serializers.BooleanField(required=False, default=True)
     period_status = serializers.SerializerMethodField()
@@ -239,14 +239,14 @@ class TargetGroupSerializer(serializers.Serializer):
     grace_period = serializers.DurationField(required=False, format="iso-8601",
                                              help_text="ISO 8601, e.g. PT6H.")
     reminder_window = serializers.DurationField(required=False, format="iso-8601")
-    start_date = serializers.DateTimeField(
+    start_date = AwareDateTimeField(
         write_only=True, required=False,
         help_text="Generate recurringCycles periods from here (instead of `periods`).",
     )
     periods = TargetPeriodSerializer(many=True, required=False)
     targets = TargetSerializer(many=True)
     streaks = StreakLevelSerializer(many=True, required=False, source="levels")
-    created_at = serializers.DateTimeField(read_only=True)
+    created_at = AwareDateTimeField(read_only=True)
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
@@ -274,16 +274,16 @@ class EnrolmentSerializer(serializers.Serializer):
     customer = serializers.CharField(source="customer.integration_id")
     active = serializers.BooleanField()
     epoch = serializers.IntegerField()
-    enrolled_at = serializers.DateTimeField()
-    unenrolled_at = serializers.DateTimeField(allow_null=True)
+    enrolled_at = AwareDateTimeField()
+    unenrolled_at = AwareDateTimeField(allow_null=True)
     current_count = serializers.IntegerField()
     longest_count = serializers.IntegerField()
 
 
 class CycleLedgerRowSerializer(serializers.Serializer):
     ref_code = serializers.CharField(source="period.ref_code")
-    start_date = serializers.DateTimeField(source="period.start_date")
-    end_date = serializers.DateTimeField(source="period.end_date")
+    start_date = AwareDateTimeField(source="period.start_date")
+    end_date = AwareDateTimeField(source="period.end_date")
     value = NumberField()
     target = NumberField()
     state = serializers.CharField(help_text="met, missed, open, pending_grace or upcoming.")
@@ -294,7 +294,7 @@ class StreakLevelStatusSerializer(serializers.Serializer):
     name = serializers.CharField()
     target_count_of_sequence = serializers.IntegerField()
     status = serializers.CharField(help_text="ACHIEVED or INPROGRESS.")
-    achieved_at = serializers.DateTimeField(allow_null=True)
+    achieved_at = AwareDateTimeField(allow_null=True)
 
 
 class CustomerStreakSerializer(serializers.Serializer):

@@ -49,7 +49,10 @@ def error_body(*, status_code: int, code: str, errors: list[dict[str, Any]], mes
 
 def laurel_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
-        field = _camel_path([exc.field]) if exc.field else None
+        if getattr(exc, "field_as_sent", False):
+            field = exc.field
+        else:
+            field = _camel_path([exc.field]) if exc.field else None
         errors = [{"field": field, "code": exc.code, "message": exc.message}]
         body = error_body(status_code=exc.status_code, code=exc.code, errors=errors)
         body.update(exc.extra)

@@ -1,5 +1,7 @@
 from decimal import Decimal
 
+from django.db import models
+from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 
@@ -22,3 +24,28 @@ class NumberField(serializers.DecimalField):
         if value == value.to_integral_value():
             return int(value)
         return float(value.normalize())
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 datetime with its UTC offset (`Z`, `+01:00`); a naive one is refused, as
+    is an offset beyond ±14:00 (see config.api.limits)."""
+
+    def to_internal_value(self, value):
+        from config.api.limits import aware_datetime_problem
+
+        if isinstance(value, str):
+            parsed = parse_datetime(value.strip()) if value.strip() else None
+            if parsed is not None:
+                problem = aware_datetime_problem(parsed)
+                if problem:
+                    raise serializers.ValidationError(problem, code="invalid")
+        return super().to_internal_value(value)
+
+
+class LaurelModelSerializer(serializers.ModelSerializer):
+    """A ModelSerializer whose datetimes must carry an offset."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: AwareDateTimeField,
+    }

@@ -62,6 +62,8 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 # ------------------------------------------------------------------------------
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # /api/: refuses control characters, over-long headers and bodies; JSON error pages
+    "config.api.middleware.ApiGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -120,7 +122,7 @@ REST_FRAMEWORK = {
         "djangorestframework_camel_case.render.CamelCaseBrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": [
-        "djangorestframework_camel_case.parser.CamelCaseJSONParser",
+        "config.api.parsers.LaurelJSONParser",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "config.api.pagination.LaurelPagination",
@@ -217,3 +219,7 @@ CELERY_BEAT_SCHEDULE = {
 # ------------------------------------------------------------------------------
 # How far in the future an event's performedOn may lie (clock skew allowance).
 LAUREL_MAX_FUTURE_SKEW_SECONDS = env.int("LAUREL_MAX_FUTURE_SKEW_SECONDS", default=300)
+# The API's input limits (README, "Limits"): JSON nesting depth and the largest body.
+LAUREL_MAX_JSON_DEPTH = env.int("LAUREL_MAX_JSON_DEPTH", default=20)
+LAUREL_MAX_BODY_BYTES = env.int("LAUREL_MAX_BODY_BYTES", default=10 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = LAUREL_MAX_BODY_BYTES

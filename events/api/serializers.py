@@ -4,7 +4,8 @@ from datetime import UTC
 
 from rest_framework import serializers
 
-from config.api.fields import NumberField
+from config.api.fields import AwareDateTimeField, NumberField
+from config.api.limits import no_control_characters
 from config.exceptions import api_name
 from events.models import CustomerEvent
 from events.services import EVENT_FIELDS
@@ -14,12 +15,20 @@ def _text(max_length: int) -> serializers.CharField:
     return serializers.CharField(max_length=max_length, required=False, allow_blank=True)
 
 
+def _code(max_length: int, **kwargs) -> serializers.CharField:
+    """An identifier or code: no control characters at all."""
+    kwargs.setdefault("required", False)
+    kwargs.setdefault("allow_blank", True)
+    return serializers.CharField(max_length=max_length, validators=[no_control_characters],
+                                 **kwargs)
+
+
 class CustomerEventInputSerializer(serializers.Serializer):
-    customer = serializers.CharField(max_length=1000, help_text="The customer's integrationId.")
+    customer = _code(1000, required=True, allow_blank=False,
+                     help_text="The customer's integrationId.")
     type = serializers.ChoiceField(choices=CustomerEvent.Type.choices)
-    classification = serializers.CharField(max_length=200, required=False, allow_blank=True,
-                                           help_text="A classification code of the program.")
-    product = _text(200)
+    classification = _code(200, help_text="A classification code of the program.")
+    product = _code(200)
     payment_medium_type = _text(50)
     payment_medium_brand = _text(100)
     payment_medium_identifier = _text(200)
@@ -27,13 +36,13 @@ class CustomerEventInputSerializer(serializers.Serializer):
     performed_by_business_unit = _text(200)
     performed_by_unit = _text(200)
     performed_by_tap = _text(200)
-    performed_on = serializers.DateTimeField(
+    performed_on = AwareDateTimeField(
         help_text="When it happened; may be in the past, at most 5 minutes in the future."
     )
     description = _text(10000)
-    external_system = _text(100)
-    external_system_reference_number = _text(200)
-    promo_code = _text(100)
+    external_system = _code(100)
+    external_system_reference_number = _code(200)
+    promo_code = _code(100)
     udf_string1 = _text(255)
     udf_string2 = _text(255)
     udf_string3 = _text(255)
@@ -46,10 +55,10 @@ class CustomerEventInputSerializer(serializers.Serializer):
     udf_float2 = serializers.FloatField(required=False, allow_null=True)
     udf_float3 = serializers.FloatField(required=False, allow_null=True)
     udf_float4 = serializers.FloatField(required=False, allow_null=True)
-    udf_date1 = serializers.DateTimeField(required=False, allow_null=True)
-    udf_date2 = serializers.DateTimeField(required=False, allow_null=True)
-    udf_date3 = serializers.DateTimeField(required=False, allow_null=True)
-    udf_date4 = serializers.DateTimeField(required=False, allow_null=True)
+    udf_date1 = AwareDateTimeField(required=False, allow_null=True)
+    udf_date2 = AwareDateTimeField(required=False, allow_null=True)
+    udf_date3 = AwareDateTimeField(required=False, allow_null=True)
+    udf_date4 = AwareDateTimeField(required=False, allow_null=True)
     attributes = serializers.DictField(required=False)
 
     def validate(self, data):
@@ -68,7 +77,7 @@ class AwardTransactionSerializer(serializers.Serializer):
     amount = NumberField()
     currency = serializers.CharField(source="currency.code")
     reward_offer_id = serializers.IntegerField(allow_null=True)
-    created_at = serializers.DateTimeField()
+    created_at = AwareDateTimeField()
 
 
 class CustomerEventSerializer(serializers.ModelSerializer):

@@ -2,7 +2,8 @@
 
 from rest_framework import serializers
 
-from config.api.fields import NumberField
+from config.api.fields import LaurelModelSerializer, NumberField
+from config.api.limits import no_control_characters
 from loyalty.models import (
     AwardTransaction,
     Campaign,
@@ -15,7 +16,7 @@ from loyalty.models import (
 )
 
 
-class ProgramSerializer(serializers.ModelSerializer):
+class ProgramSerializer(LaurelModelSerializer):
     class Meta:
         model = Program
         fields = ["id", "name", "time_zone", "currency_code", "webhook_url", "webhook_secret",
@@ -24,7 +25,7 @@ class ProgramSerializer(serializers.ModelSerializer):
         extra_kwargs = {"name": {"validators": []}}  # duplicates are a 409 from the service
 
 
-class CampaignSerializer(serializers.ModelSerializer):
+class CampaignSerializer(LaurelModelSerializer):
     program_id = serializers.IntegerField(read_only=True)
 
     class Meta:
@@ -35,12 +36,13 @@ class CampaignSerializer(serializers.ModelSerializer):
         validators = []  # duplicates are a 409 from the service; invariants via full_clean
 
 
-class CustomerSerializer(serializers.ModelSerializer):
+class CustomerSerializer(LaurelModelSerializer):
     class Meta:
         model = Customer
         fields = ["id", "integration_id", "name", "attributes", "created_at"]
         read_only_fields = ["id", "created_at"]
         validators = []
+        extra_kwargs = {"integration_id": {"validators": [no_control_characters]}}
 
 
 class CustomerUpdateSerializer(CustomerSerializer):
@@ -48,7 +50,7 @@ class CustomerUpdateSerializer(CustomerSerializer):
         read_only_fields = ["id", "integration_id", "created_at"]
 
 
-class CurrencySerializer(serializers.ModelSerializer):
+class CurrencySerializer(LaurelModelSerializer):
     class Meta:
         model = Currency
         fields = ["id", "code", "name", "kind", "created_at"]
@@ -56,7 +58,7 @@ class CurrencySerializer(serializers.ModelSerializer):
         validators = []
 
 
-class ClassificationSerializer(serializers.ModelSerializer):
+class ClassificationSerializer(LaurelModelSerializer):
     achievement_id = serializers.SerializerMethodField()
 
     class Meta:
@@ -65,13 +67,14 @@ class ClassificationSerializer(serializers.ModelSerializer):
                   "created_at"]
         read_only_fields = ["id", "achievement_id", "created_at"]
         validators = []
+        extra_kwargs = {"code": {"validators": [no_control_characters]}}
 
     def get_achievement_id(self, obj: Classification) -> int | None:
         achievement = getattr(obj, "achievement", None)
         return achievement.pk if achievement is not None else None
 
 
-class RewardOfferSerializer(serializers.ModelSerializer):
+class RewardOfferSerializer(LaurelModelSerializer):
     classifications = serializers.SlugRelatedField(
         slug_field="code", many=True, queryset=Classification.objects.none(),
         help_text="Codes of the achievement classifications that trigger the offer.",
@@ -101,7 +104,7 @@ class WalletBalanceSerializer(serializers.Serializer):
     balance = NumberField()
 
 
-class LedgerEntrySerializer(serializers.ModelSerializer):
+class LedgerEntrySerializer(LaurelModelSerializer):
     currency = serializers.CharField(source="currency.code")
     amount = NumberField()
     created_by = serializers.CharField(source="created_by.username", default=None)
@@ -119,7 +122,7 @@ class WalletSerializer(serializers.Serializer):
     transactions = LedgerEntrySerializer(many=True)
 
 
-class NotificationSerializer(serializers.ModelSerializer):
+class NotificationSerializer(LaurelModelSerializer):
     type = serializers.CharField(source="kind")
     customer = serializers.CharField(source="customer.integration_id", default=None)
 
