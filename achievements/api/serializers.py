@@ -46,7 +46,7 @@ class AchievementSerializer(LaurelModelSerializer):
             "period", "period_end_override", "recurrence_policy", "activation_policy",
             "fixed_start_date", "end_date", "allow_rollback_after_completion",
             "is_capped_by_target", "time_zone", "event_types", "progress_condition",
-            "progress_increment", "user_id", "created_by", "has_progress", "status",
+            "progress_increment", "enabled", "user_id", "created_by", "has_progress", "status",
         ]
         read_only_fields = ["id", "created"]
         validators = []  # duplicate name/title: 409 from the service

@@ -27,7 +27,7 @@ from achievements.api.serializers import (
 )
 from achievements.models import Achievement, TargetGroup
 from config.api.fields import NumberField, plain_number
-from config.api.renderers import CSVRenderer
+from config.api.renderers import CSVRenderer, csv_safe
 from config.exceptions import ApplicationError
 from loyalty.api.mixins import ProgramScopedMixin
 from loyalty.api.permissions import DEFINITION_WRITERS
@@ -72,18 +72,25 @@ class AchievementViewSet(ProgramScopedMixin, CrudViewSet):
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
+        enabled = data.pop("enabled", True)
         campaign = self._campaign(data.pop("campaign_id"))
-        serializer.instance = services.achievement_create(
+        achievement = services.achievement_create(
             campaign=campaign, created_by=self._user(), **data
         )
+        serializer.instance = services.achievement_enable(achievement=achievement,
+                                                          enabled=enabled)
 
     def perform_update(self, serializer):
+        """`enabled` switches the achievement off or on even while its campaign runs; the
+        other fields follow the edit lock."""
         data = dict(serializer.validated_data)
+        enabled = data.pop("enabled", None)
         if "campaign_id" in data:
             data["campaign"] = self._campaign(data.pop("campaign_id"))
-        serializer.instance = services.achievement_update(
-            achievement=serializer.instance, data=data
-        )
+        achievement = services.achievement_update(achievement=serializer.instance, data=data)
+        if enabled is not None:
+            achievement = services.achievement_enable(achievement=achievement, enabled=enabled)
+        serializer.instance = achievement
 
     def perform_destroy(self, instance):
         services.achievement_delete(achievement=instance)
@@ -235,7 +242,7 @@ class AchievementProgressListApi(ProgramScopedMixin, generics.ListAPIView):
             yield writer.writerow(CSV_COLUMNS)
             for record in self.get_queryset().iterator(chunk_size=2000):
                 yield writer.writerow([
-                    record.customer.integration_id, achievement.title,
+                    csv_safe(record.customer.integration_id), csv_safe(achievement.title),
                     plain_number(achievement.target), plain_number(record.progress),
                     record.current_status, record.start_date.isoformat(),
                     record.end_date.isoformat() if record.end_date else "",

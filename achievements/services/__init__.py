@@ -29,6 +29,7 @@ from achievements.services.streaks import (
     target_group_delete,
     target_group_update,
 )
+from achievements.services.switches import achievement_enable
 
 __all__ = [
     "EDITABLE_FIELDS",
@@ -41,6 +42,7 @@ __all__ = [
     "achievement_classification_attach",
     "achievement_create",
     "achievement_delete",
+    "achievement_enable",
     "achievement_progress_record_event",
     "achievement_progress_rollback_event",
     "achievement_update",

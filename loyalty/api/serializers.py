@@ -17,6 +17,20 @@ from loyalty.models import (
 
 
 class ProgramSerializer(LaurelModelSerializer):
+    """`webhookSecret` is shown once, in the answer that set it, and never in reads."""
+
+    webhook_secret = serializers.CharField(
+        read_only=True, required=False,
+        help_text="Signs webhook deliveries (HMAC-SHA256). Sent only in the answer that set "
+        "it (the create or update that gave the program its first webhookUrl); never in reads.",
+    )
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not self.context.get("reveal_webhook_secret"):
+            data.pop("webhook_secret", None)
+        return data
+
     class Meta:
         model = Program
         fields = ["id", "name", "time_zone", "currency_code", "webhook_url", "webhook_secret",
