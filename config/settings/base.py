@@ -45,6 +45,7 @@ DJANGO_APPS = [
     "django.contrib.staticfiles",
 ]
 THIRD_PARTY_APPS = [
+    "axes",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -73,6 +74,12 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # ?integrationId= and friends reach django-filter as integration_id
     "djangorestframework_camel_case.middleware.CamelCaseMiddleWare",
+    # admin login lockout after repeated failures (django-axes); keep it last
+    "axes.middleware.AxesMiddleware",
+]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 # TEMPLATES AND STATIC
@@ -129,6 +136,13 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.exception_handler.laurel_exception_handler",
     "COERCE_DECIMAL_TO_STRING": False,
+    "DEFAULT_THROTTLE_CLASSES": ["config.api.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        # Bad API keys per client address (429 with Retry-After past it).
+        "failed_auth": env("LAUREL_FAILED_AUTH_RATE", default="20/min"),
+    },
+    # Past how many proxies the client address is read from X-Forwarded-For.
+    "NUM_PROXIES": env.int("DJANGO_NUM_PROXIES", default=None),
     "UNAUTHENTICATED_USER": None,
 }
 # Free-form JSON that belongs to the customer or the event keeps its keys as sent.
@@ -223,3 +237,23 @@ LAUREL_MAX_FUTURE_SKEW_SECONDS = env.int("LAUREL_MAX_FUTURE_SKEW_SECONDS", defau
 LAUREL_MAX_JSON_DEPTH = env.int("LAUREL_MAX_JSON_DEPTH", default=20)
 LAUREL_MAX_BODY_BYTES = env.int("LAUREL_MAX_BODY_BYTES", default=10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = LAUREL_MAX_BODY_BYTES
+
+# THROTTLING AND LOCKOUT
+# ------------------------------------------------------------------------------
+# Per-key request rates (DRF rate syntax "N/s|min|hour|day"), by key prefix, by scope or
+# "default"; none means no limit. LAUREL_API_KEY_RATE sets "default" from the environment.
+LAUREL_API_KEY_RATES = {}
+if env("LAUREL_API_KEY_RATE", default=""):
+    LAUREL_API_KEY_RATES["default"] = env("LAUREL_API_KEY_RATE")
+# django-axes: the admin login locks a username from an address after 5 failures in a row,
+# for an hour (or until an admin runs `manage.py axes_reset`).
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_IPWARE_PROXY_COUNT = env.int("DJANGO_NUM_PROXIES", default=None)
+
+# Redis, when there is one, also holds the throttle counters every web process shares.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": REDIS_URL}}
