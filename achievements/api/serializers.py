@@ -1,11 +1,15 @@
 """Talon.One's `CreateAchievement` / `Achievement`, plus Laurel's counting rules."""
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from achievements.models import Achievement, Target, TargetGroup
 from achievements.selectors import achievement_has_progress, achievement_status, period_status
 from config.api.fields import AwareDateTimeField, LaurelModelSerializer, NumberField
+
+PROGRESS_STATUSES = ["not_started", "inprogress", "completed", "expired"]
+ACHIEVEMENT_STATUSES = ["inprogress", "expired", "not_started"]
 
 
 class TimePointSerializer(serializers.Serializer):
@@ -66,6 +70,7 @@ class AchievementSerializer(LaurelModelSerializer):
     def get_has_progress(self, obj: Achievement) -> bool:
         return achievement_has_progress(achievement=obj)
 
+    @extend_schema_field(serializers.ChoiceField(choices=ACHIEVEMENT_STATUSES))
     def get_status(self, obj: Achievement) -> str:
         return achievement_status(achievement=obj, now=self.context.get("now") or timezone.now())
 
@@ -73,7 +78,7 @@ class AchievementSerializer(LaurelModelSerializer):
 class AchievementProgressWithDefinitionSerializer(serializers.Serializer):
     """Talon.One's AchievementProgressWithDefinition, field for field."""
 
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=PROGRESS_STATUSES)
     progress = NumberField()
     start_date = AwareDateTimeField(source="record.start_date", allow_null=True,
                                            default=None)
@@ -94,10 +99,11 @@ class AchievementProgressWithDefinitionSerializer(serializers.Serializer):
         source="achievement.activation_policy"
     )
     achievement_fixed_start_date = AwareDateTimeField(
-        source="achievement.fixed_start_date", allow_null=True
+        source="achievement.fixed_start_date", required=False,
+        help_text="Left out unless the achievement runs on a fixed schedule.",
     )
-    achievement_end_date = AwareDateTimeField(source="achievement.end_date",
-                                                     allow_null=True)
+    achievement_end_date = AwareDateTimeField(source="achievement.end_date", required=False,
+                                              help_text="Left out when it has no end date.")
 
     def to_representation(self, instance):
         # Optional fields are left out rather than sent as null, as Talon.One does.
@@ -113,7 +119,7 @@ class AchievementIterationSerializer(serializers.Serializer):
     """One iteration (Talon.One's AchievementProgress) plus its tracker id."""
 
     progress_tracker_id = serializers.IntegerField(source="record.pk")
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=PROGRESS_STATUSES)
     progress = NumberField(source="record.progress")
     start_date = AwareDateTimeField(source="record.start_date")
     completion_date = AwareDateTimeField(source="record.completion_date",
@@ -126,7 +132,7 @@ class CustomerProgressSerializer(serializers.Serializer):
 
     profile_integration_id = serializers.CharField(source="customer.integration_id")
     progress_tracker_id = serializers.IntegerField(source="pk")
-    status = serializers.CharField(source="current_status")
+    status = serializers.ChoiceField(source="current_status", choices=PROGRESS_STATUSES)
     progress = NumberField()
     start_date = AwareDateTimeField()
     end_date = AwareDateTimeField(allow_null=True)

@@ -7,7 +7,13 @@ from decimal import Decimal
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import generics
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
@@ -102,14 +108,6 @@ class CustomerScopedMixin(ProgramScopedMixin):
                                  integration_id=self.kwargs["integrationId"])
 
 
-@extend_schema(
-    summary="A customer's progress in every achievement (AchievementProgressWithDefinition)",
-    parameters=[
-        OpenApiParameter("campaignIds", str, description="Comma-separated campaign ids."),
-        OpenApiParameter("status", str, description="Comma-separated statuses: inprogress, "
-                         "completed, expired, not_started."),
-    ],
-)
 def _instant(value):
     """An aware datetime as DRF writes it (UTC, `Z`), or None."""
     if value is None:
@@ -159,6 +157,15 @@ def progress_with_definition(standing: selectors.CustomerAchievement) -> dict:
 NUMBER = NumberField()
 
 
+@extend_schema(
+    summary="A customer's progress in every achievement (AchievementProgressWithDefinition)",
+    parameters=[
+        OpenApiParameter("campaignIds", str, description="Comma-separated campaign ids, "
+                         "e.g. 3,4."),
+        OpenApiParameter("status", str, description="Comma-separated statuses: inprogress, "
+                         "completed, expired, not_started."),
+    ],
+)
 class CustomerAchievementListApi(CustomerScopedMixin, generics.ListAPIView):
     serializer_class = AchievementProgressWithDefinitionSerializer
     filter_backends = []
@@ -212,7 +219,19 @@ class _Echo:
 
 @extend_schema(
     summary="Every customer's current progress in an achievement (?format=csv exports it)",
-    parameters=[OpenApiParameter("status", str, enum=["inprogress", "completed", "expired"])],
+    parameters=[
+        OpenApiParameter("status", str, enum=["inprogress", "completed", "expired"]),
+        OpenApiParameter("format", str, enum=["json", "csv"],
+                         description="csv: the whole list as a CSV download (text/csv, not "
+                         "paged); cells a spreadsheet would run as formulas start with '."),
+    ],
+    responses={
+        (200, "application/json"): CustomerProgressSerializer(many=True),
+        (200, "text/csv"): OpenApiResponse(
+            response=OpenApiTypes.STR,
+            description="Columns: " + ", ".join(CSV_COLUMNS) + ".",
+        ),
+    },
 )
 class AchievementProgressListApi(ProgramScopedMixin, generics.ListAPIView):
     serializer_class = CustomerProgressSerializer

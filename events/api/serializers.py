@@ -2,13 +2,16 @@
 
 from datetime import UTC
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.api.fields import AwareDateTimeField, NumberField
 from config.api.limits import no_control_characters
 from config.exceptions import api_name
+from events.api.effects import EventEffectSerializer
 from events.models import CustomerEvent
 from events.services import EVENT_FIELDS
+from loyalty.models import AwardTransaction
 
 
 def _text(max_length: int) -> serializers.CharField:
@@ -72,8 +75,8 @@ class CustomerEventInputSerializer(serializers.Serializer):
 
 class AwardTransactionSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    kind = serializers.CharField()
-    state = serializers.CharField()
+    kind = serializers.ChoiceField(choices=AwardTransaction.Kind.choices)
+    state = serializers.ChoiceField(choices=AwardTransaction.State.choices)
     amount = NumberField()
     currency = serializers.CharField(source="currency.code")
     reward_offer_id = serializers.IntegerField(allow_null=True)
@@ -120,22 +123,6 @@ class CustomerEventSerializer(serializers.ModelSerializer):
         return AwardTransactionSerializer(self._awards(obj), many=True).data
 
 
-class EventEffectSerializer(serializers.Serializer):
-    """One thing an event did. `effectType` says which fields are present."""
-
-    effect_type = serializers.CharField()
-    achievement_id = serializers.IntegerField(required=False)
-    achievement_name = serializers.CharField(required=False)
-    progress_tracker_id = serializers.IntegerField(required=False)
-    delta = serializers.FloatField(required=False)
-    value = serializers.FloatField(required=False)
-    target = serializers.FloatField(required=False)
-    is_just_completed = serializers.BooleanField(required=False)
-    customer_event_id = serializers.IntegerField(required=False)
-    award_transaction_id = serializers.IntegerField(required=False)
-    amount = serializers.FloatField(required=False)
-
-
 class CustomerEventResultSerializer(CustomerEventSerializer):
     """The answer to POST /events: the event and its effects."""
 
@@ -145,6 +132,7 @@ class CustomerEventResultSerializer(CustomerEventSerializer):
         fields = [*CustomerEventSerializer.Meta.fields, "effects"]
         read_only_fields = fields
 
+    @extend_schema_field(EventEffectSerializer)
     def get_effects(self, obj) -> list[dict]:
         return self.context.get("effects", obj.effects)
 

@@ -114,14 +114,17 @@ class RewardOfferSerializer(LaurelModelSerializer):
 
 class WalletBalanceSerializer(serializers.Serializer):
     currency = serializers.CharField(source="currency.code")
-    kind = serializers.CharField(source="currency.kind")
+    kind = serializers.ChoiceField(source="currency.kind", choices=Currency.Kind.choices)
     balance = NumberField()
 
 
 class LedgerEntrySerializer(LaurelModelSerializer):
     currency = serializers.CharField(source="currency.code")
     amount = NumberField()
-    created_by = serializers.CharField(source="created_by.username", default=None)
+    created_by = serializers.CharField(source="created_by.username", default=None,
+                                       allow_null=True,
+                                       help_text="The staff user of a manual correction; "
+                                       "null for what Laurel did itself.")
 
     class Meta:
         model = AwardTransaction
@@ -137,8 +140,9 @@ class WalletSerializer(serializers.Serializer):
 
 
 class NotificationSerializer(LaurelModelSerializer):
-    type = serializers.CharField(source="kind")
-    customer = serializers.CharField(source="customer.integration_id", default=None)
+    type = serializers.ChoiceField(source="kind", choices=Notification.Kind.choices)
+    customer = serializers.CharField(source="customer.integration_id", default=None,
+                                     allow_null=True)
 
     class Meta:
         model = Notification
