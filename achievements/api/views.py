@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from djangorestframework_camel_case.render import CamelCaseJSONRenderer
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -241,6 +242,12 @@ class AchievementProgressListApi(ProgramScopedMixin, generics.ListAPIView):
     def get_achievement(self) -> Achievement:
         return get_object_or_404(selectors.achievement_list(program=self.program),
                                  pk=self.kwargs["pk"])
+
+    def handle_exception(self, exc):
+        # Errors are JSON (the one error shape), also when the CSV export was asked for.
+        self.request.accepted_renderer = CamelCaseJSONRenderer()
+        self.request.accepted_media_type = CamelCaseJSONRenderer.media_type
+        return super().handle_exception(exc)
 
     def get_queryset(self):
         status = self.request.query_params.get("status") or None

@@ -49,3 +49,9 @@ class LaurelModelSerializer(serializers.ModelSerializer):
         **serializers.ModelSerializer.serializer_field_mapping,
         models.DateTimeField: AwareDateTimeField,
     }
+
+
+class SometimesSentCharField(serializers.CharField):
+    """A read-only string that some answers leave out (the schema marks it optional)."""
+
+    sometimes_sent = True

@@ -80,6 +80,17 @@ class LaurelAutoSchema(AutoSchema):
             return template.format(singular=singular, plural=plural, article=article)
         return f"{self.method} {self.path}"
 
+    def _map_basic_serializer(self, serializer, direction):
+        """Read-only fields marked `sometimes_sent` (left out of some answers) are optional."""
+        result = super()._map_basic_serializer(serializer, direction)
+        optional = {name for name, field in serializer.fields.items()
+                    if getattr(field, "sometimes_sent", False)}
+        if optional and "required" in result:
+            result["required"] = [name for name in result["required"] if name not in optional]
+            if not result["required"]:
+                del result["required"]
+        return result
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         error = self.resolve_serializer(ApiErrorSerializer(), "response").ref

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from config.api.fields import LaurelModelSerializer, NumberField
+from config.api.fields import LaurelModelSerializer, NumberField, SometimesSentCharField
 from config.api.limits import no_control_characters
 from loyalty.models import (
     AwardTransaction,
@@ -19,8 +19,8 @@ from loyalty.models import (
 class ProgramSerializer(LaurelModelSerializer):
     """`webhookSecret` is shown once, in the answer that set it, and never in reads."""
 
-    webhook_secret = serializers.CharField(
-        read_only=True, required=False,
+    webhook_secret = SometimesSentCharField(
+        read_only=True,
         help_text="Signs webhook deliveries (HMAC-SHA256). Sent only in the answer that set "
         "it (the create or update that gave the program its first webhookUrl); never in reads.",
     )
