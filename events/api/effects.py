@@ -31,6 +31,18 @@ class AchievementProgressRolledBackEffectSerializer(serializers.Serializer):
     current_progress = _number()
 
 
+class AchievementProgressKeptEffectSerializer(serializers.Serializer):
+    """On a cancel: what the cancelled event added to a completed iteration, kept because
+    the achievement does not allow rollback after completion."""
+
+    effect_type = serializers.ChoiceField(choices=["achievementProgressKept"])
+    achievement_id = serializers.IntegerField()
+    achievement_name = serializers.CharField()
+    progress_tracker_id = serializers.IntegerField()
+    delta = _number(help_text="What the cancelled event had added, kept.")
+    reason = serializers.CharField()
+
+
 class AchievementCustomerEventEffectSerializer(serializers.Serializer):
     """An ACHIEVEMENT customer event Laurel posted for a completion, a streak level or a
     met target (which of the optional ids is present says which)."""
@@ -111,6 +123,7 @@ class StreakLevelUnAchievedEffectSerializer(StreakLevelAchievedEffectSerializer)
 EFFECT_TYPES = {
     "increaseAchievementProgress": AchievementProgressIncreasedEffectSerializer,
     "rollbackIncreasedAchievementProgress": AchievementProgressRolledBackEffectSerializer,
+    "achievementProgressKept": AchievementProgressKeptEffectSerializer,
     "achievementCustomerEvent": AchievementCustomerEventEffectSerializer,
     "achievementCustomerEventCancelled": AchievementCustomerEventCancelledEffectSerializer,
     "achievementCustomerEventKept": AchievementCustomerEventKeptEffectSerializer,

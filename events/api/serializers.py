@@ -137,6 +137,17 @@ class CustomerEventResultSerializer(CustomerEventSerializer):
         return self.context.get("effects", obj.effects)
 
 
+class CustomerEventCancelResultSerializer(CustomerEventResultSerializer):
+    """The answer to a cancel: the event, its effects (what was taken back, and what was
+    kept: achievementCustomerEventKept and awardTransactionKept) and a message saying so."""
+
+    message = serializers.CharField()
+
+    class Meta(CustomerEventResultSerializer.Meta):
+        fields = [*CustomerEventResultSerializer.Meta.fields, "message"]
+        read_only_fields = fields
+
+
 class EventCancelInputSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=1000, required=False, allow_blank=True)
 
