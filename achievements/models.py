@@ -230,7 +230,7 @@ class Achievement(TimeStampedModel):
                                    end_override=self.end_override)
             except (periods.PeriodError, OverflowError, TypeError, ValueError):
                 error("fixed_start_date", "The first window (fixedStartDate plus the period) "
-                      "ends after the supported dates (years 1-9999).")
+                      "falls outside the supported dates (years 1-9999).")
         if (
             self.is_capped_by_target
             and self.recurrence_policy == self.RecurrencePolicy.ON_COMPLETION

@@ -24,6 +24,9 @@ TEXT_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Every C0 control and DEL: refused in identifiers, codes and names.
 ANY_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 MAX_OFFSET = timedelta(hours=14)
+# The earliest performedOn the native API takes: every period's windows stay inside the
+# supported dates (years 1-9999) in any time zone for events from then on.
+EARLIEST_EVENT = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def max_json_depth() -> int:

@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.api.fields import AwareDateTimeField, NumberField
-from config.api.limits import no_control_characters
+from config.api.limits import EARLIEST_EVENT, no_control_characters
 from config.exceptions import api_name
 from events.api.effects import EventEffectSerializer
 from events.models import CustomerEvent
@@ -63,6 +63,13 @@ class CustomerEventInputSerializer(serializers.Serializer):
     udf_date3 = AwareDateTimeField(required=False, allow_null=True)
     udf_date4 = AwareDateTimeField(required=False, allow_null=True)
     attributes = serializers.DictField(required=False)
+
+    def validate_performed_on(self, value):
+        if value < EARLIEST_EVENT:
+            raise serializers.ValidationError(
+                "performedOn must be on or after 1970-01-01T00:00:00Z."
+            )
+        return value
 
     def validate(self, data):
         if bool(data.get("external_system")) != bool(data.get("external_system_reference_number")):

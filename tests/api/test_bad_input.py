@@ -115,6 +115,8 @@ def test_event_create_accepts_idempotency_key_of_200_characters(integration_clie
     ("2026-03-10T11:00:00", "UTC offset"),
     ("2026-03-10T11:00:00+18:30", "between -14:00 and +14:00"),
     ("0001-01-01T00:00:00+01:00", "years 1 and 9999"),
+    ("0001-01-01T00:00:00Z", "on or after 1970-01-01"),
+    ("1969-12-31T23:59:59Z", "on or after 1970-01-01"),
 ])
 def test_event_create_returns_400_when_performed_on_without_valid_offset(
     integration_client, events_url, value, rule
