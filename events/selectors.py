@@ -114,3 +114,83 @@ def progress_kept_after_cancel(*, event: CustomerEvent) -> list[KeptProgress]:
         )
         for row in rows
     ]
+
+
+def _plain(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value.normalize())
+
+
+def cancel_kept_effects(*, event: CustomerEvent) -> list[dict]:
+    """After `event` was cancelled: what it caused that stays, as effects
+    (achievementProgressKept, achievementCustomerEventKept, awardTransactionKept)."""
+    effects: list[dict] = [
+        {"effectType": "achievementProgressKept", "achievementId": c.achievement_id,
+         "achievementName": c.achievement_name, "progressTrackerId": c.record_id,
+         "delta": _plain(c.delta), "reason": c.reason}
+        for c in progress_kept_after_cancel(event=event)
+    ]
+    for kept in events_kept_after_cancel(event=event):
+        effects.append({
+            "effectType": "achievementCustomerEventKept",
+            "customerEventId": kept.event.pk,
+            "classification": kept.event.classification.code if kept.event.classification
+            else None,
+            "reason": kept.reason,
+        })
+        effects.extend(
+            {"effectType": "awardTransactionKept", "awardTransactionId": a.pk,
+             "customerEventId": a.customer_event_id, "rewardOfferId": a.reward_offer_id,
+             "currency": a.currency.code, "amount": _plain(a.amount)}
+            for a in kept.awards
+        )
+    return effects
+
+
+def goal_event_cancel_refusal(*, event: CustomerEvent) -> str:
+    """Why a Laurel-posted ACHIEVEMENT event cannot be cancelled directly, and what
+    cancelling its trigger would do to it."""
+    trigger = event.triggered_by
+    message = (f"This ACHIEVEMENT event records {goal_event_origin(event=event)}, posted by "
+               f"Laurel for event #{trigger.number}; it cannot be cancelled on its own.")
+    reason = goal_event_kept_reason(event=event)
+    if "does not allow rollback" in reason:
+        return f"{message} Cancelling event #{trigger.number} keeps it too: {reason}"
+    return (f"{message} Cancelling event #{trigger.number} takes it back, with its awards, "
+            "if the goal no longer holds without that event.")
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
+def cancel_summary(*, event: CustomerEvent, effects: list[dict], changed: bool) -> str:
+    """What a cancel did and what it kept, in words."""
+    if not changed:
+        when = event.cancelled_at.isoformat() if event.cancelled_at else "earlier"
+        return f"Event #{event.number} was already cancelled ({when}); nothing changed."
+    kinds = [e["effectType"] for e in effects]
+    done = []
+    if n := kinds.count("rollbackIncreasedAchievementProgress"):
+        done.append(f"took back its progress in {_count(n, 'achievement iteration')}")
+    if n := kinds.count("streakCycleRollback"):
+        done.append(f"took back its part of {_count(n, 'streak cycle')}")
+    if n := kinds.count("streakLevelUnAchieved"):
+        done.append(f"took back {_count(n, 'streak level')}")
+    if n := kinds.count("achievementCustomerEventCancelled"):
+        done.append(f"cancelled {_count(n, 'achievement event')}")
+    if n := kinds.count("awardTransactionCancelled"):
+        done.append(f"cancelled {_count(n, 'award')}")
+    message = f"Cancelled event #{event.number}" + (
+        ": " + "; ".join(done) + "." if done else "; it had caused nothing to take back."
+    )
+    kept = []
+    if n := kinds.count("achievementProgressKept"):
+        kept.append(f"its progress in {_count(n, 'completed achievement iteration')}")
+    if n := kinds.count("achievementCustomerEventKept"):
+        kept.append(_count(n, "achievement event"))
+    if n := kinds.count("awardTransactionKept"):
+        kept.append(_count(n, "award"))
+    if kept:
+        reasons = sorted({e["reason"] for e in effects if e.get("reason")})
+        message += f" Kept {', '.join(kept)}: " + " ".join(reasons)
+    return message

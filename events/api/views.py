@@ -14,7 +14,6 @@ from achievements.api.serializers import EnrolmentInputSerializer, EnrolmentSeri
 from achievements.selectors import target_group_list
 from achievements.services import enrolment_unenrol
 from config.api.exception_handler import laurel_exception_handler
-from config.api.fields import NumberField
 from config.exceptions import ApplicationError
 from events import selectors, services
 from events.api.filters import CustomerEventFilter
@@ -33,7 +32,6 @@ from loyalty.api.permissions import EVERY_SCOPE, INTEGRATION_WRITERS
 from loyalty.selectors import customer_list
 
 logger = logging.getLogger(__name__)
-NUMBER = NumberField()
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
@@ -132,83 +130,16 @@ class CustomerEventViewSet(ProgramScopedMixin, mixins.ListModelMixin,
         serializer = EventCancelInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         if event.triggered_by_id is not None and event.life_cycle_state == "POSTED":
-            raise ApplicationError(_posted_by_laurel_message(event), field="id")
+            raise ApplicationError(selectors.goal_event_cancel_refusal(event=event), field="id")
         result = services.event_cancel(event=event, now=timezone.now(),
                                        reason=serializer.validated_data.get("reason", ""))
         effects = list(result.effects)
         if result.changed:
-            effects.extend(
-                {"effectType": "achievementProgressKept", "achievementId": c.achievement_id,
-                 "achievementName": c.achievement_name, "progressTrackerId": c.record_id,
-                 "delta": NUMBER.to_representation(c.delta), "reason": c.reason}
-                for c in selectors.progress_kept_after_cancel(event=result.event)
-            )
-            for kept in selectors.events_kept_after_cancel(event=result.event):
-                effects.append({
-                    "effectType": "achievementCustomerEventKept",
-                    "customerEventId": kept.event.pk,
-                    "classification": (kept.event.classification.code
-                                       if kept.event.classification else None),
-                    "reason": kept.reason,
-                })
-                effects.extend(
-                    {"effectType": "awardTransactionKept", "awardTransactionId": a.pk,
-                     "customerEventId": a.customer_event_id, "rewardOfferId": a.reward_offer_id,
-                     "currency": a.currency.code, "amount": NUMBER.to_representation(a.amount)}
-                    for a in kept.awards
-                )
+            effects.extend(selectors.cancel_kept_effects(event=result.event))
         body = self._render(result.event, many=False, effects=effects)
-        body["message"] = _cancel_message(result.event, effects, changed=result.changed)
+        body["message"] = selectors.cancel_summary(event=result.event, effects=effects,
+                                                   changed=result.changed)
         return Response(body)
-
-
-def _posted_by_laurel_message(event: CustomerEvent) -> str:
-    trigger = event.triggered_by
-    origin = selectors.goal_event_origin(event=event)
-    message = (f"This ACHIEVEMENT event records {origin}, posted by Laurel for event "
-               f"#{trigger.number}; it cannot be cancelled on its own.")
-    reason = selectors.goal_event_kept_reason(event=event)
-    if "does not allow rollback" in reason:
-        return (f"{message} Cancelling event #{trigger.number} keeps it too: {reason}")
-    return (f"{message} Cancelling event #{trigger.number} takes it back, with its awards, "
-            "if the goal no longer holds without that event.")
-
-
-def _count(n: int, what: str) -> str:
-    return f"{n} {what}{'' if n == 1 else 's'}"
-
-
-def _cancel_message(event: CustomerEvent, effects: list[dict], *, changed: bool) -> str:
-    """What a cancel did and what it kept, in words."""
-    if not changed:
-        when = event.cancelled_at.isoformat() if event.cancelled_at else "earlier"
-        return f"Event #{event.number} was already cancelled ({when}); nothing changed."
-    kinds = [e["effectType"] for e in effects]
-    done = []
-    if n := kinds.count("rollbackIncreasedAchievementProgress"):
-        done.append(f"took back its progress in {_count(n, 'achievement iteration')}")
-    if n := kinds.count("streakCycleRollback"):
-        done.append(f"took back its part of {_count(n, 'streak cycle')}")
-    if n := kinds.count("streakLevelUnAchieved"):
-        done.append(f"took back {_count(n, 'streak level')}")
-    if n := kinds.count("achievementCustomerEventCancelled"):
-        done.append(f"cancelled {_count(n, 'achievement event')}")
-    if n := kinds.count("awardTransactionCancelled"):
-        done.append(f"cancelled {_count(n, 'award')}")
-    message = f"Cancelled event #{event.number}" + (
-        ": " + "; ".join(done) + "." if done else "; it had caused nothing to take back."
-    )
-    kept = []
-    if n := kinds.count("achievementProgressKept"):
-        kept.append(f"its progress in {_count(n, 'completed achievement iteration')}")
-    if n := kinds.count("achievementCustomerEventKept"):
-        kept.append(_count(n, "achievement event"))
-    if n := kinds.count("awardTransactionKept"):
-        kept.append(_count(n, "award"))
-    if kept:
-        reasons = sorted({e["reason"] for e in effects if e.get("reason")})
-        message += f" Kept {', '.join(kept)}: " + " ".join(reasons)
-    return message
 
 
 class TargetGroupEnrolmentApi(ProgramScopedMixin, generics.GenericAPIView):

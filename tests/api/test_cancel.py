@@ -124,3 +124,33 @@ def test_cancel_of_laurel_achievement_event_says_cancelling_trigger_takes_it_bac
 
     assert response.status_code == 400
     assert "takes it back, with its awards" in response.json()["message"]
+
+
+def admin_messages(response):
+    return [str(m) for m in response.context["messages"]]
+
+
+def test_admin_cancel_says_what_it_kept_and_refuses_laurel_event_truthfully(
+    admin_client, integration_client, events_url, campaign, program
+):
+    # given
+    paying_achievement(campaign, program, rollback=False)
+    purchase(integration_client, events_url)
+    completing = purchase(integration_client, events_url)
+    achievement_event = CustomerEvent.objects.get(type="ACHIEVEMENT")
+    changelist = "/admin/events/customerevent/"
+
+    # when
+    refused = admin_client.post(changelist, {"action": "cancel_selected",
+                                             "_selected_action": [achievement_event.pk]},
+                                follow=True)
+    cancelled = admin_client.post(changelist, {"action": "cancel_selected",
+                                               "_selected_action": [completing["id"]]},
+                                  follow=True)
+
+    # then
+    (refusal,) = admin_messages(refused)
+    assert "cannot be cancelled on its own" in refusal
+    assert "keeps it too" in refusal
+    assert any("Kept its progress in 1 completed achievement iteration" in m
+               for m in admin_messages(cancelled))
