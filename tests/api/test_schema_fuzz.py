@@ -146,8 +146,11 @@ def test_api_answers_within_its_schema_for_every_key_scope(live_server):
     # given
     program, keys, ids = seed_program()
     schema = schemathesis.openapi.from_url(f"{live_server.url}/api/schema/?format=json")
-    operations = sorted((result.ok() for result in schema.get_all_operations()),
+    # The native API (the vendor adapters follow their vendors' contracts).
+    operations = sorted((op for op in (result.ok() for result in schema.get_all_operations())
+                         if op.path.startswith("/api/")),
                         key=lambda op: (METHOD_ORDER.get(op.method.upper(), 9), op.path))
+    assert len(operations) > 50
 
     # when
     failures = [
