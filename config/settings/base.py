@@ -141,8 +141,9 @@ REST_FRAMEWORK = {
         # Bad API keys per client address (429 with Retry-After past it).
         "failed_auth": env("LAUREL_FAILED_AUTH_RATE", default="20/min"),
     },
-    # Past how many proxies the client address is read from X-Forwarded-For.
-    "NUM_PROXIES": env.int("DJANGO_NUM_PROXIES", default=None),
+    # How many proxies in front append to X-Forwarded-For; 0: the client address is
+    # REMOTE_ADDR and X-Forwarded-For is not trusted (it could dodge the throttles).
+    "NUM_PROXIES": env.int("DJANGO_NUM_PROXIES", default=0),
     "UNAUTHENTICATED_USER": None,
 }
 # Free-form JSON that belongs to the customer or the event keeps its keys as sent.
@@ -257,7 +258,11 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_IPWARE_PROXY_COUNT = env.int("DJANGO_NUM_PROXIES", default=None)
+if env.int("DJANGO_NUM_PROXIES", default=0):
+    AXES_IPWARE_PROXY_COUNT = env.int("DJANGO_NUM_PROXIES")
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 
 # Redis, when there is one, also holds the throttle counters every web process shares.
 if REDIS_URL:

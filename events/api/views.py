@@ -34,7 +34,8 @@ from loyalty.selectors import customer_list
 logger = logging.getLogger(__name__)
 
 IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+    "Idempotency-Key", {"type": "string", "maxLength": 200}, OpenApiParameter.HEADER,
+    required=False,
     description="A retry with the same key and payload returns the original result (200).",
 )
 BULK_RESULT = inline_serializer("EventBulkResult", {

@@ -48,6 +48,17 @@ def test_api_blocks_valid_key_from_blocked_address_but_not_other_addresses(progr
     assert other_address.get(url).status_code == 200
 
 
+def test_api_throttle_ignores_spoofed_forwarded_for(program, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK,
+                               "DEFAULT_THROTTLE_RATES": {"failed_auth": "3/min"}}
+    url = f"/api/v1/programs/{program.pk}/campaigns"
+
+    statuses = [bad_key_client().get(url, HTTP_X_FORWARDED_FOR=f"192.0.2.{n}").status_code
+                for n in range(4)]
+
+    assert statuses == [401, 401, 401, 429]
+
+
 def test_api_returns_429_when_key_exceeds_its_configured_rate(program, settings):
     settings.LAUREL_API_KEY_RATES = {"integration": "2/min"}
     client = client_for(make_key(scope=ApiKey.Scope.INTEGRATION, program=program))
