@@ -9,13 +9,40 @@
   no limit.
 """
 
+import logging
+
 from django.conf import settings
+from django.core.cache import cache as default_cache
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
+
+logger = logging.getLogger(__name__)
+
+
+class FailOpenCache:
+    """The default cache, but a cache that is down (Redis restarting) lets requests through
+    instead of failing them: throttling is a guard, not a dependency."""
+
+    def get(self, key, default=None):
+        try:
+            return default_cache.get(key, default)
+        except Exception:
+            logger.warning("Throttle cache unavailable; not throttling", exc_info=True)
+            return default
+
+    def set(self, key, value, timeout=None):
+        try:
+            default_cache.set(key, value, timeout)
+        except Exception:
+            logger.warning("Throttle cache unavailable; not counting", exc_info=True)
+
+
+FAIL_OPEN_CACHE = FailOpenCache()
 
 
 class FailedAuthenticationThrottle(SimpleRateThrottle):
     scope = "failed_auth"
+    cache = FAIL_OPEN_CACHE
 
     def get_rate(self):
         # The rates as configured now (SimpleRateThrottle binds them at import).
@@ -51,6 +78,7 @@ class FailedAuthenticationThrottle(SimpleRateThrottle):
 
 class ApiKeyRateThrottle(SimpleRateThrottle):
     scope = "api_key"
+    cache = FAIL_OPEN_CACHE
 
     def __init__(self):
         pass  # the rate depends on the key; see allow_request

@@ -97,3 +97,19 @@ def test_admin_login_works_with_right_password_before_lockout(client, admin_user
 
     assert response.status_code == 302
     assert client.session["_auth_user_id"] == str(admin_user.pk)
+
+
+def test_api_answers_when_throttle_cache_is_down(management_client, program, monkeypatch):
+    from django.core.cache import cache
+
+    def down(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(cache, "get", down)
+    monkeypatch.setattr(cache, "set", down)
+
+    response = management_client.get(f"/api/v1/programs/{program.pk}/campaigns")
+    refused = bad_key_client().get(f"/api/v1/programs/{program.pk}/campaigns")
+
+    assert response.status_code == 200
+    assert refused.status_code == 401
