@@ -7,6 +7,7 @@ from rest_framework import serializers
 from achievements.models import Achievement, Target, TargetGroup
 from achievements.selectors import achievement_has_progress, achievement_status, period_status
 from config.api.fields import AwareDateTimeField, LaurelModelSerializer, NumberField
+from config.api.limits import no_control_characters
 
 PROGRESS_STATUSES = ["not_started", "inprogress", "completed", "expired"]
 ACHIEVEMENT_STATUSES = ["inprogress", "expired", "not_started"]
@@ -168,7 +169,7 @@ class CustomerAchievementFilterSerializer(serializers.Serializer):
 # ------------------------------------------------------------------------------
 class TargetPeriodSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
-    ref_code = serializers.CharField(max_length=100)
+    ref_code = serializers.CharField(max_length=100, validators=[no_control_characters])
     start_date = AwareDateTimeField()
     end_date = AwareDateTimeField()
     description = serializers.CharField(max_length=255, required=False, allow_blank=True)
@@ -196,13 +197,16 @@ class TargetSerializer(serializers.Serializer):
     active = serializers.BooleanField(required=False, default=True)
     target_entity = serializers.ChoiceField(choices=Target.Entity.choices)
     target_type = serializers.ChoiceField(choices=Target.Kpi.choices)
-    event_name = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    event_name = serializers.CharField(max_length=64, required=False, allow_blank=True,
+                                       validators=[no_control_characters])
     expression = serializers.CharField(required=False, default="true",
                                        help_text="CEL; `currentEvent.amount > 10` works.")
-    attribute_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    attribute_name = serializers.CharField(max_length=200, required=False, allow_blank=True,
+                                           validators=[no_control_characters])
     enrolment_method = serializers.ChoiceField(choices=Target.EnrolmentMethod.choices,
                                                required=False)
     alternate_currency_identifier = serializers.CharField(max_length=20, required=False,
+                                                          validators=[no_control_characters],
                                                           allow_blank=True)
     program_id = serializers.IntegerField(source="alternate_program_id", required=False,
                                           allow_null=True)

@@ -103,6 +103,7 @@ class RewardOfferSerializer(LaurelModelSerializer):
                   "award_period", "award_type", "award_value", "currency", "created_at"]
         read_only_fields = ["id", "created_at"]
         validators = []
+        extra_kwargs = {"code": {"validators": [no_control_characters]}}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -248,3 +248,20 @@ def test_event_with_achievement_still_counts_after_guards(integration_client, ev
 
     assert response.status_code == 201, response.json()
     assert response.json()["effects"][0]["effectType"] == "increaseAchievementProgress"
+
+
+@pytest.mark.parametrize(("resource", "body", "field"), [
+    ("reward-offers", {"name": "Ten", "code": "T\nEN", "awardValue": 10, "currency": "PTS",
+                       "classifications": []}, "code"),
+    ("classifications", {"code": "GO\tLD", "name": "Gold", "eventType": "PURCHASE"}, "code"),
+    ("customers", {"integrationId": "a\rb"}, "integrationId"),
+])
+def test_definition_create_returns_400_when_code_has_control_character(
+    management_client, program, resource, body, field
+):
+    response = management_client.post(f"/api/v1/programs/{program.pk}/{resource}", body,
+                                      format="json")
+
+    assert response.status_code == 400, response.json()
+    assert response.json()["errors"][0]["field"] == field
+    assert "control character" in response.json()["message"]
