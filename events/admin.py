@@ -209,7 +209,8 @@ class CustomerEventAdmin(admin.ModelAdmin):
             kinds = [effect.get("effectType") for effect in result.effects]
             achievement_events += kinds.count("achievementCustomerEventCancelled")
             awards += kinds.count("awardTransactionCancelled")
-            kept = selectors.cancel_kept_effects(event=result.event)
+            kept = selectors.cancel_kept_effects(event=result.event,
+                                                 effects_so_far=result.effects)
             if kept:
                 self.message_user(request, selectors.cancel_summary(
                     event=result.event, effects=[*result.effects, *kept], changed=True,

@@ -120,14 +120,17 @@ def _plain(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value.normalize())
 
 
-def cancel_kept_effects(*, event: CustomerEvent) -> list[dict]:
+def cancel_kept_effects(*, event: CustomerEvent, effects_so_far: list[dict] = ()) -> list[dict]:
     """After `event` was cancelled: what it caused that stays, as effects
-    (achievementProgressKept, achievementCustomerEventKept, awardTransactionKept)."""
+    (achievementProgressKept, achievementCustomerEventKept, awardTransactionKept). A completion
+    the engine already reported kept (achievementCompletionKept) is not repeated."""
+    reported = {e.get("progressTrackerId") for e in effects_so_far
+                if e.get("effectType") == "achievementCompletionKept"}
     effects: list[dict] = [
         {"effectType": "achievementProgressKept", "achievementId": c.achievement_id,
          "achievementName": c.achievement_name, "progressTrackerId": c.record_id,
          "delta": _plain(c.delta), "reason": c.reason}
-        for c in progress_kept_after_cancel(event=event)
+        for c in progress_kept_after_cancel(event=event) if c.record_id not in reported
     ]
     for kept in events_kept_after_cancel(event=event):
         effects.append({
@@ -184,7 +187,7 @@ def cancel_summary(*, event: CustomerEvent, effects: list[dict], changed: bool) 
         ": " + "; ".join(done) + "." if done else "; it had caused nothing to take back."
     )
     kept = []
-    if n := kinds.count("achievementProgressKept"):
+    if n := kinds.count("achievementProgressKept") + kinds.count("achievementCompletionKept"):
         kept.append(f"its progress in {_count(n, 'completed achievement iteration')}")
     if n := kinds.count("achievementCustomerEventKept"):
         kept.append(_count(n, "achievement event"))

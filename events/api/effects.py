@@ -120,6 +120,57 @@ class StreakLevelUnAchievedEffectSerializer(StreakLevelAchievedEffectSerializer)
     effect_type = serializers.ChoiceField(choices=["streakLevelUnAchieved"])
 
 
+# Emitted by the event-time progress engine (late events and cancellations re-fold a goal).
+class IterationChangeSerializer(serializers.Serializer):
+    change = serializers.CharField(help_text="added, moved, changed or removed.")
+    progress_tracker_id = serializers.IntegerField()
+    sequence = serializers.IntegerField()
+    before = serializers.DictField(allow_null=True)
+    after = serializers.DictField(allow_null=True)
+
+
+class AchievementProgressRefoldedEffectSerializer(serializers.Serializer):
+    """A late event or a cancellation re-folded an achievement for the customer."""
+
+    effect_type = serializers.ChoiceField(choices=["achievementProgressRefolded"])
+    achievement_id = serializers.IntegerField()
+    achievement_name = serializers.CharField()
+    refolded_from = serializers.DateTimeField()
+    iterations = IterationChangeSerializer(many=True)
+
+
+class AchievementCompletionKeptEffectSerializer(serializers.Serializer):
+    """A completion that stays although the fold would take it back (no rollback after
+    completion)."""
+
+    effect_type = serializers.ChoiceField(choices=["achievementCompletionKept"])
+    achievement_id = serializers.IntegerField()
+    achievement_name = serializers.CharField()
+    progress_tracker_id = serializers.IntegerField()
+    completion_date = serializers.DateTimeField()
+    reason = serializers.CharField()
+
+
+class AchievementCompletionsTruncatedEffectSerializer(serializers.Serializer):
+    """One event completed as many iterations of an achievement as one event may."""
+
+    effect_type = serializers.ChoiceField(choices=["achievementCompletionsTruncated"])
+    achievement_id = serializers.IntegerField()
+    achievement_name = serializers.CharField()
+    limit = serializers.IntegerField()
+    message = serializers.CharField()
+
+
+class AchievementCustomerEventMovedEffectSerializer(serializers.Serializer):
+    """A re-fold moved a completion: its ACHIEVEMENT event now carries the new moment."""
+
+    effect_type = serializers.ChoiceField(choices=["achievementCustomerEventMoved"])
+    customer_event_id = serializers.IntegerField()
+    achievement_id = serializers.IntegerField()
+    progress_tracker_id = serializers.IntegerField()
+    performed_on = serializers.DateTimeField()
+
+
 EFFECT_TYPES = {
     "increaseAchievementProgress": AchievementProgressIncreasedEffectSerializer,
     "rollbackIncreasedAchievementProgress": AchievementProgressRolledBackEffectSerializer,
@@ -130,6 +181,10 @@ EFFECT_TYPES = {
     "awardTransaction": AwardTransactionEffectSerializer,
     "awardTransactionCancelled": AwardTransactionCancelledEffectSerializer,
     "awardTransactionKept": AwardTransactionKeptEffectSerializer,
+    "achievementProgressRefolded": AchievementProgressRefoldedEffectSerializer,
+    "achievementCompletionKept": AchievementCompletionKeptEffectSerializer,
+    "achievementCompletionsTruncated": AchievementCompletionsTruncatedEffectSerializer,
+    "achievementCustomerEventMoved": AchievementCustomerEventMovedEffectSerializer,
     "streakCycleProgress": StreakCycleProgressEffectSerializer,
     "streakCycleRollback": StreakCycleRollbackEffectSerializer,
     "streakLevelAchieved": StreakLevelAchievedEffectSerializer,

@@ -136,7 +136,8 @@ class CustomerEventViewSet(ProgramScopedMixin, mixins.ListModelMixin,
                                        reason=serializer.validated_data.get("reason", ""))
         effects = list(result.effects)
         if result.changed:
-            effects.extend(selectors.cancel_kept_effects(event=result.event))
+            effects.extend(selectors.cancel_kept_effects(event=result.event,
+                                                         effects_so_far=effects))
         body = self._render(result.event, many=False, effects=effects)
         body["message"] = selectors.cancel_summary(event=result.event, effects=effects,
                                                    changed=result.changed)
