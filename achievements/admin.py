@@ -48,10 +48,10 @@ from loyalty.models import Program
 @admin.register(Achievement)
 class AchievementAdmin(ServiceErrorsAsFormErrors, admin.ModelAdmin):
     list_display = (
-        "title", "name", "campaign", "target", "period", "recurrence_policy",
+        "title", "name", "campaign", "enabled", "target", "period", "recurrence_policy",
         "activation_policy", "end_date", "has_progress",
     )
-    list_filter = ("recurrence_policy", "activation_policy", "campaign__state",
+    list_filter = ("enabled", "recurrence_policy", "activation_policy", "campaign__state",
                    "campaign__program", "campaign")
     search_fields = ("name", "title", "description")
     list_select_related = ("campaign__program",)
@@ -59,7 +59,7 @@ class AchievementAdmin(ServiceErrorsAsFormErrors, admin.ModelAdmin):
     date_hierarchy = "created_at"
     show_facets = admin.ShowFacets.ALWAYS
     fieldsets = (
-        (None, {"fields": ("campaign", "name", "title", "description")}),
+        (None, {"fields": ("campaign", "name", "title", "description", "enabled")}),
         ("Goal", {
             "fields": ("target", "event_types", "progress_condition", "progress_increment",
                        "is_capped_by_target"),
@@ -118,22 +118,47 @@ class AchievementAdmin(ServiceErrorsAsFormErrors, admin.ModelAdmin):
             return (*always, *locked)
         return always
 
+    actions = ("enable_selected", "disable_selected")
+
     def save_model(self, request, obj, form, change):
+        enabled = form.cleaned_data.get("enabled", True)
         if change:
-            data = {f: form.cleaned_data[f] for f in form.changed_data}
-            services.achievement_update(achievement=stored(obj), data=data)
+            data = {f: form.cleaned_data[f] for f in form.changed_data if f != "enabled"}
+            achievement = services.achievement_update(achievement=stored(obj), data=data)
+            services.achievement_enable(achievement=achievement, enabled=enabled)
             return
         fields = {f: form.cleaned_data[f] for f in services.EDITABLE_FIELDS
                   if f in form.cleaned_data and f not in ("title",)}
         fields.pop("target", None)
-        obj.pk = services.achievement_create(
+        achievement = services.achievement_create(
             campaign=form.cleaned_data["campaign"],
             name=form.cleaned_data["name"],
             title=form.cleaned_data["title"],
             target=form.cleaned_data["target"],
             created_by=request.user,
             **fields,
-        ).pk
+        )
+        obj.pk = services.achievement_enable(achievement=achievement, enabled=enabled).pk
+
+    def _switch(self, request, queryset, *, enabled: bool) -> None:
+        count = 0
+        for achievement in queryset:
+            if achievement.enabled != enabled:
+                services.achievement_enable(achievement=achievement, enabled=enabled)
+                count += 1
+        self.message_user(request, ngettext(
+            "%(count)d achievement %(done)s.", "%(count)d achievements %(done)s.", count,
+        ) % {"count": count, "done": "enabled" if enabled else "disabled"}, messages.SUCCESS)
+
+    @admin.action(description="Enable selected achievements (count events again)",
+                  permissions=["change"])
+    def enable_selected(self, request, queryset):
+        self._switch(request, queryset, enabled=True)
+
+    @admin.action(description="Disable selected achievements (stop counting; progress stays)",
+                  permissions=["change"])
+    def disable_selected(self, request, queryset):
+        self._switch(request, queryset, enabled=False)
 
     def has_delete_permission(self, request, obj=None):
         if obj is None:

@@ -6,6 +6,8 @@ admin and the services validate the same way.
 """
 
 from datetime import timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -29,6 +31,10 @@ validate_event_type = RegexValidator(
     "Event types are upper-case words such as PURCHASE or CUSTOM.",
     code="invalid_event_type",
 )
+
+
+# The largest value a DecimalField(max_digits=20, decimal_places=6) column holds.
+MAX_AMOUNT = Decimal("99999999999999.999999")
 
 
 class Achievement(TimeStampedModel):
@@ -80,6 +86,11 @@ class Achievement(TimeStampedModel):
     )
     end_date = models.DateTimeField(
         null=True, blank=True, help_text="No progress counts after this moment."
+    )
+    enabled = models.BooleanField(
+        default=True,
+        help_text="Counts events. Switch it off to stop this achievement on its own while its "
+        "campaign runs (existing progress stays); switch it on again to resume.",
     )
     allow_rollback_after_completion = models.BooleanField(
         default=False, help_text="A cancelled event may take back a completed iteration."
@@ -161,6 +172,11 @@ class Achievement(TimeStampedModel):
     def __str__(self) -> str:
         return self.title
 
+    def campaign_time_zone(self) -> str:
+        """The program's time zone (calendar periods count in it unless timeZone is set)."""
+        campaign = getattr(self, "campaign", None) if self.campaign_id else None
+        return campaign.program.time_zone if campaign is not None else "UTC"
+
     @property
     def period_spec(self) -> periods.PeriodSpec | None:
         return periods.parse_period(self.period) if self.period else None
@@ -179,8 +195,10 @@ class Achievement(TimeStampedModel):
         if self.period:
             try:
                 spec = periods.parse_period(self.period)
+                periods.validate_period_bounds(spec)
             except periods.PeriodError as exc:
                 error("period", str(exc))
+                spec = None
         if self.period_end_override:
             if not self.period:
                 error("period_end_override", "periodEndOverride needs a period.")
@@ -205,6 +223,20 @@ class Achievement(TimeStampedModel):
             error("end_date", "The endDate must be after the fixedStartDate.")
         if self.target is not None and self.target <= 0:
             error("target", "The target must be greater than 0.")
+        if self.target is not None and self.target > MAX_AMOUNT:
+            error("target", f"The target is at most {MAX_AMOUNT} (progress is stored with 14 "
+                  "digits before the decimal point and 6 after).")
+        if spec is not None and self.fixed_start_date is not None and "period" not in errors:
+            try:
+                tz = ZoneInfo(self.time_zone or self.campaign_time_zone())
+            except (ZoneInfoNotFoundError, ValueError):
+                tz = ZoneInfo("UTC")  # the time zone's own error is reported by its field
+            try:
+                periods.add_period(at=self.fixed_start_date, spec=spec, tz=tz,
+                                   end_override=self.end_override)
+            except (periods.PeriodError, OverflowError, TypeError, ValueError):
+                error("fixed_start_date", "The first window (fixedStartDate plus the period) "
+                      "falls outside the supported dates (years 1-9999).")
         if (
             self.is_capped_by_target
             and self.recurrence_policy == self.RecurrencePolicy.ON_COMPLETION
@@ -228,6 +260,15 @@ class Achievement(TimeStampedModel):
                 rules.expression_validate(source=getattr(self, field), kind=kind)
             except rules.ExpressionError as exc:
                 error(field, exc.message)
+        if "progress_increment" not in errors:
+            try:
+                sample = rules.increment_on_sample(source=self.progress_increment)
+            except rules.ExpressionError:
+                sample = None
+            if sample is not None and sample > MAX_AMOUNT:
+                error("progress_increment", f"progressIncrement adds {sample.normalize():f} per "
+                      f"event; an increment is at most {MAX_AMOUNT} (the progress column holds "
+                      "14 digits before the decimal point and 6 after).")
         if errors:
             raise ValidationError(errors)
 

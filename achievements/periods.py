@@ -169,6 +169,31 @@ def parse_period(text: str) -> PeriodSpec:
     return PeriodSpec(amount=amount, unit=unit, rounding=rounding)
 
 
+# The longest period a definition may have: 100 years, or its equivalent in each unit (a
+# year of 365.25 days). Longer periods would put windows past the supported dates (1-9999)
+# for events Laurel accepts.
+MAX_PERIOD_YEARS = 100
+MAX_PERIOD_AMOUNT = {
+    "Y": 100,
+    "M": 1_200,
+    "W": 5_218,
+    "D": 36_525,
+    "h": 876_600,
+    "m": 52_596_000,
+    "s": 3_155_760_000,
+}
+
+
+def validate_period_bounds(spec: PeriodSpec) -> None:
+    """Raise PeriodError when ``spec`` is longer than MAX_PERIOD_YEARS (saying the bound)."""
+    limit = MAX_PERIOD_AMOUNT[spec.unit]
+    if spec.amount > limit:
+        raise PeriodError(
+            f"period '{spec}': a period is at most {MAX_PERIOD_YEARS} years "
+            f"({limit}{spec.unit} in this unit)"
+        )
+
+
 def describe_period(spec: PeriodSpec) -> str:
     """Human description for the admin, e.g. ``3 months, rounded up to the end of the month``."""
     name = _UNIT_NAMES[spec.unit]

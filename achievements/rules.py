@@ -360,6 +360,12 @@ def increment_amount(*, source: str, activation: dict[str, Any]) -> Decimal:
     return _ZERO if amount is None else amount
 
 
+def increment_on_sample(*, source: str) -> Decimal:
+    """What ``source`` adds for the sample event (empty attributes): for a constant
+    increment, what every event adds."""
+    return increment_amount(source=source, activation=_sample_activation({}))
+
+
 # --------------------------------------------------------------------------- validation
 
 

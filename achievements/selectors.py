@@ -128,7 +128,7 @@ def program_definitions(*, program: Program) -> ProgramDefinitions:
         return cached[1]
     achievements = list(
         Achievement.objects.filter(campaign__program_id=program.pk,
-                                   campaign__state=Campaign.State.RUNNING)
+                                   campaign__state=Campaign.State.RUNNING, enabled=True)
         .select_related("campaign__program", "classification")
         .order_by("pk")
     )

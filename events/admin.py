@@ -191,6 +191,11 @@ class CustomerEventAdmin(admin.ModelAdmin):
         cancelled = already = achievement_events = awards = 0
         # Oldest first: an activity event takes back the achievement events it posted.
         for event in queryset.order_by("pk"):
+            if event.triggered_by_id is not None and event.life_cycle_state == "POSTED":
+                self.message_user(request, f"Event #{event.number}: "
+                                  f"{selectors.goal_event_cancel_refusal(event=event)}",
+                                  messages.ERROR)
+                continue
             try:
                 result = services.event_cancel(event=event, now=now, reason=reason)
             except ApplicationError as exc:
@@ -204,6 +209,12 @@ class CustomerEventAdmin(admin.ModelAdmin):
             kinds = [effect.get("effectType") for effect in result.effects]
             achievement_events += kinds.count("achievementCustomerEventCancelled")
             awards += kinds.count("awardTransactionCancelled")
+            kept = selectors.cancel_kept_effects(event=result.event,
+                                                 effects_so_far=result.effects)
+            if kept:
+                self.message_user(request, selectors.cancel_summary(
+                    event=result.event, effects=[*result.effects, *kept], changed=True,
+                ), messages.WARNING)
         if cancelled:
             message = ngettext("Cancelled %d event.", "Cancelled %d events.",
                                cancelled) % cancelled

@@ -242,8 +242,24 @@ def currency_update(*, currency: Currency, data: dict[str, Any]) -> Currency:
 
 
 def currency_delete(*, currency: Currency) -> None:
+    """Delete an alternative currency nothing uses; what still uses it is a 409 naming it."""
     if currency.kind == Currency.Kind.POINTS:
         raise ApplicationError("The program's points currency cannot be deleted.", field="code")
+    offers = list(RewardOffer.objects.filter(currency=currency).order_by("pk")
+                  .values_list("code", flat=True)[:20])
+    if offers:
+        raise ConflictError(
+            f"The currency {currency.code} is used by reward offers {', '.join(offers)}; "
+            "change or delete them first.",
+            field="code", extra={"usedBy": {"rewardOffers": offers}},
+        )
+    if (AwardTransaction.objects.filter(currency=currency).exists()
+            or WalletBalance.objects.filter(currency=currency).exists()):
+        raise ConflictError(
+            f"The currency {currency.code} has ledger rows and wallet balances; a currency "
+            "that customers hold cannot be deleted.",
+            field="code", extra={"usedBy": {"awardTransactions": True}},
+        )
     currency.delete()
 
 

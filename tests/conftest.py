@@ -72,3 +72,12 @@ def frozen_clock(request):
     `pytestmark = [..., pytest.mark.usefixtures("frozen_clock")]`)."""
     with time_machine.travel(request.module.NOW, tick=False):
         yield
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Throttle counters live in the cache: every test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

@@ -1,11 +1,16 @@
 """Talon.One's `CreateAchievement` / `Achievement`, plus Laurel's counting rules."""
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from achievements.models import Achievement, Target, TargetGroup
 from achievements.selectors import achievement_has_progress, achievement_status, period_status
-from config.api.fields import NumberField
+from config.api.fields import AwareDateTimeField, LaurelModelSerializer, NumberField
+from config.api.limits import no_control_characters
+
+PROGRESS_STATUSES = ["not_started", "inprogress", "completed", "expired"]
+ACHIEVEMENT_STATUSES = ["inprogress", "expired", "not_started"]
 
 
 class TimePointSerializer(serializers.Serializer):
@@ -26,8 +31,8 @@ class TimePointSerializer(serializers.Serializer):
         return {k: v for k, v in super().to_representation(instance).items() if v is not None}
 
 
-class AchievementSerializer(serializers.ModelSerializer):
-    created = serializers.DateTimeField(source="created_at", read_only=True)
+class AchievementSerializer(LaurelModelSerializer):
+    created = AwareDateTimeField(source="created_at", read_only=True)
     campaign_id = serializers.IntegerField()
     target = NumberField()
     period_end_override = TimePointSerializer(required=False, allow_null=True)
@@ -46,7 +51,7 @@ class AchievementSerializer(serializers.ModelSerializer):
             "period", "period_end_override", "recurrence_policy", "activation_policy",
             "fixed_start_date", "end_date", "allow_rollback_after_completion",
             "is_capped_by_target", "time_zone", "event_types", "progress_condition",
-            "progress_increment", "user_id", "created_by", "has_progress", "status",
+            "progress_increment", "enabled", "user_id", "created_by", "has_progress", "status",
         ]
         read_only_fields = ["id", "created"]
         validators = []  # duplicate name/title: 409 from the service
@@ -66,6 +71,7 @@ class AchievementSerializer(serializers.ModelSerializer):
     def get_has_progress(self, obj: Achievement) -> bool:
         return achievement_has_progress(achievement=obj)
 
+    @extend_schema_field(serializers.ChoiceField(choices=ACHIEVEMENT_STATUSES))
     def get_status(self, obj: Achievement) -> str:
         return achievement_status(achievement=obj, now=self.context.get("now") or timezone.now())
 
@@ -73,13 +79,13 @@ class AchievementSerializer(serializers.ModelSerializer):
 class AchievementProgressWithDefinitionSerializer(serializers.Serializer):
     """Talon.One's AchievementProgressWithDefinition, field for field."""
 
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=PROGRESS_STATUSES)
     progress = NumberField()
-    start_date = serializers.DateTimeField(source="record.start_date", allow_null=True,
+    start_date = AwareDateTimeField(source="record.start_date", allow_null=True,
                                            default=None)
-    completion_date = serializers.DateTimeField(source="record.completion_date",
+    completion_date = AwareDateTimeField(source="record.completion_date",
                                                 allow_null=True, default=None)
-    end_date = serializers.DateTimeField(source="record.end_date", allow_null=True,
+    end_date = AwareDateTimeField(source="record.end_date", allow_null=True,
                                          default=None)
     achievement_id = serializers.IntegerField(source="achievement.pk")
     name = serializers.CharField(source="achievement.name")
@@ -93,11 +99,12 @@ class AchievementProgressWithDefinitionSerializer(serializers.Serializer):
     achievement_activation_policy = serializers.CharField(
         source="achievement.activation_policy"
     )
-    achievement_fixed_start_date = serializers.DateTimeField(
-        source="achievement.fixed_start_date", allow_null=True
+    achievement_fixed_start_date = AwareDateTimeField(
+        source="achievement.fixed_start_date", required=False,
+        help_text="Left out unless the achievement runs on a fixed schedule.",
     )
-    achievement_end_date = serializers.DateTimeField(source="achievement.end_date",
-                                                     allow_null=True)
+    achievement_end_date = AwareDateTimeField(source="achievement.end_date", required=False,
+                                              help_text="Left out when it has no end date.")
 
     def to_representation(self, instance):
         # Optional fields are left out rather than sent as null, as Talon.One does.
@@ -113,12 +120,12 @@ class AchievementIterationSerializer(serializers.Serializer):
     """One iteration (Talon.One's AchievementProgress) plus its tracker id."""
 
     progress_tracker_id = serializers.IntegerField(source="record.pk")
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=PROGRESS_STATUSES)
     progress = NumberField(source="record.progress")
-    start_date = serializers.DateTimeField(source="record.start_date")
-    completion_date = serializers.DateTimeField(source="record.completion_date",
+    start_date = AwareDateTimeField(source="record.start_date")
+    completion_date = AwareDateTimeField(source="record.completion_date",
                                                 allow_null=True)
-    end_date = serializers.DateTimeField(source="record.end_date", allow_null=True)
+    end_date = AwareDateTimeField(source="record.end_date", allow_null=True)
 
 
 class CustomerProgressSerializer(serializers.Serializer):
@@ -126,11 +133,11 @@ class CustomerProgressSerializer(serializers.Serializer):
 
     profile_integration_id = serializers.CharField(source="customer.integration_id")
     progress_tracker_id = serializers.IntegerField(source="pk")
-    status = serializers.CharField(source="current_status")
+    status = serializers.ChoiceField(source="current_status", choices=PROGRESS_STATUSES)
     progress = NumberField()
-    start_date = serializers.DateTimeField()
-    end_date = serializers.DateTimeField(allow_null=True)
-    completion_date = serializers.DateTimeField(allow_null=True)
+    start_date = AwareDateTimeField()
+    end_date = AwareDateTimeField(allow_null=True)
+    completion_date = AwareDateTimeField(allow_null=True)
 
 
 class CustomerAchievementFilterSerializer(serializers.Serializer):
@@ -162,9 +169,9 @@ class CustomerAchievementFilterSerializer(serializers.Serializer):
 # ------------------------------------------------------------------------------
 class TargetPeriodSerializer(serializers.Serializer):
     id = serializers.IntegerField(read_only=True)
-    ref_code = serializers.CharField(max_length=100)
-    start_date = serializers.DateTimeField()
-    end_date = serializers.DateTimeField()
+    ref_code = serializers.CharField(max_length=100, validators=[no_control_characters])
+    start_date = AwareDateTimeField()
+    end_date = AwareDateTimeField()
     description = serializers.CharField(max_length=255, required=False, allow_blank=True)
     active = serializers.BooleanField(required=False, default=True)
     period_status = serializers.SerializerMethodField()
@@ -190,13 +197,16 @@ class TargetSerializer(serializers.Serializer):
     active = serializers.BooleanField(required=False, default=True)
     target_entity = serializers.ChoiceField(choices=Target.Entity.choices)
     target_type = serializers.ChoiceField(choices=Target.Kpi.choices)
-    event_name = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    event_name = serializers.CharField(max_length=64, required=False, allow_blank=True,
+                                       validators=[no_control_characters])
     expression = serializers.CharField(required=False, default="true",
                                        help_text="CEL; `currentEvent.amount > 10` works.")
-    attribute_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    attribute_name = serializers.CharField(max_length=200, required=False, allow_blank=True,
+                                           validators=[no_control_characters])
     enrolment_method = serializers.ChoiceField(choices=Target.EnrolmentMethod.choices,
                                                required=False)
     alternate_currency_identifier = serializers.CharField(max_length=20, required=False,
+                                                          validators=[no_control_characters],
                                                           allow_blank=True)
     program_id = serializers.IntegerField(source="alternate_program_id", required=False,
                                           allow_null=True)
@@ -239,14 +249,14 @@ class TargetGroupSerializer(serializers.Serializer):
     grace_period = serializers.DurationField(required=False, format="iso-8601",
                                              help_text="ISO 8601, e.g. PT6H.")
     reminder_window = serializers.DurationField(required=False, format="iso-8601")
-    start_date = serializers.DateTimeField(
+    start_date = AwareDateTimeField(
         write_only=True, required=False,
         help_text="Generate recurringCycles periods from here (instead of `periods`).",
     )
     periods = TargetPeriodSerializer(many=True, required=False)
     targets = TargetSerializer(many=True)
     streaks = StreakLevelSerializer(many=True, required=False, source="levels")
-    created_at = serializers.DateTimeField(read_only=True)
+    created_at = AwareDateTimeField(read_only=True)
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
@@ -274,16 +284,16 @@ class EnrolmentSerializer(serializers.Serializer):
     customer = serializers.CharField(source="customer.integration_id")
     active = serializers.BooleanField()
     epoch = serializers.IntegerField()
-    enrolled_at = serializers.DateTimeField()
-    unenrolled_at = serializers.DateTimeField(allow_null=True)
+    enrolled_at = AwareDateTimeField()
+    unenrolled_at = AwareDateTimeField(allow_null=True)
     current_count = serializers.IntegerField()
     longest_count = serializers.IntegerField()
 
 
 class CycleLedgerRowSerializer(serializers.Serializer):
     ref_code = serializers.CharField(source="period.ref_code")
-    start_date = serializers.DateTimeField(source="period.start_date")
-    end_date = serializers.DateTimeField(source="period.end_date")
+    start_date = AwareDateTimeField(source="period.start_date")
+    end_date = AwareDateTimeField(source="period.end_date")
     value = NumberField()
     target = NumberField()
     state = serializers.CharField(help_text="met, missed, open, pending_grace or upcoming.")
@@ -294,7 +304,7 @@ class StreakLevelStatusSerializer(serializers.Serializer):
     name = serializers.CharField()
     target_count_of_sequence = serializers.IntegerField()
     status = serializers.CharField(help_text="ACHIEVED or INPROGRESS.")
-    achieved_at = serializers.DateTimeField(allow_null=True)
+    achieved_at = AwareDateTimeField(allow_null=True)
 
 
 class CustomerStreakSerializer(serializers.Serializer):

@@ -7,7 +7,14 @@ from decimal import Decimal
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from djangorestframework_camel_case.render import CamelCaseJSONRenderer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import generics
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
@@ -27,7 +34,7 @@ from achievements.api.serializers import (
 )
 from achievements.models import Achievement, TargetGroup
 from config.api.fields import NumberField, plain_number
-from config.api.renderers import CSVRenderer
+from config.api.renderers import CSVRenderer, csv_safe
 from config.exceptions import ApplicationError
 from loyalty.api.mixins import ProgramScopedMixin
 from loyalty.api.permissions import DEFINITION_WRITERS
@@ -72,18 +79,25 @@ class AchievementViewSet(ProgramScopedMixin, CrudViewSet):
 
     def perform_create(self, serializer):
         data = dict(serializer.validated_data)
+        enabled = data.pop("enabled", True)
         campaign = self._campaign(data.pop("campaign_id"))
-        serializer.instance = services.achievement_create(
+        achievement = services.achievement_create(
             campaign=campaign, created_by=self._user(), **data
         )
+        serializer.instance = services.achievement_enable(achievement=achievement,
+                                                          enabled=enabled)
 
     def perform_update(self, serializer):
+        """`enabled` switches the achievement off or on even while its campaign runs; the
+        other fields follow the edit lock."""
         data = dict(serializer.validated_data)
+        enabled = data.pop("enabled", None)
         if "campaign_id" in data:
             data["campaign"] = self._campaign(data.pop("campaign_id"))
-        serializer.instance = services.achievement_update(
-            achievement=serializer.instance, data=data
-        )
+        achievement = services.achievement_update(achievement=serializer.instance, data=data)
+        if enabled is not None:
+            achievement = services.achievement_enable(achievement=achievement, enabled=enabled)
+        serializer.instance = achievement
 
     def perform_destroy(self, instance):
         services.achievement_delete(achievement=instance)
@@ -95,14 +109,6 @@ class CustomerScopedMixin(ProgramScopedMixin):
                                  integration_id=self.kwargs["integrationId"])
 
 
-@extend_schema(
-    summary="A customer's progress in every achievement (AchievementProgressWithDefinition)",
-    parameters=[
-        OpenApiParameter("campaignIds", str, description="Comma-separated campaign ids."),
-        OpenApiParameter("status", str, description="Comma-separated statuses: inprogress, "
-                         "completed, expired, not_started."),
-    ],
-)
 def _instant(value):
     """An aware datetime as DRF writes it (UTC, `Z`), or None."""
     if value is None:
@@ -152,6 +158,15 @@ def progress_with_definition(standing: selectors.CustomerAchievement) -> dict:
 NUMBER = NumberField()
 
 
+@extend_schema(
+    summary="A customer's progress in every achievement (AchievementProgressWithDefinition)",
+    parameters=[
+        OpenApiParameter("campaignIds", str, description="Comma-separated campaign ids, "
+                         "e.g. 3,4."),
+        OpenApiParameter("status", str, description="Comma-separated statuses: inprogress, "
+                         "completed, expired, not_started."),
+    ],
+)
 class CustomerAchievementListApi(CustomerScopedMixin, generics.ListAPIView):
     serializer_class = AchievementProgressWithDefinitionSerializer
     filter_backends = []
@@ -205,7 +220,19 @@ class _Echo:
 
 @extend_schema(
     summary="Every customer's current progress in an achievement (?format=csv exports it)",
-    parameters=[OpenApiParameter("status", str, enum=["inprogress", "completed", "expired"])],
+    parameters=[
+        OpenApiParameter("status", str, enum=["inprogress", "completed", "expired"]),
+        OpenApiParameter("format", str, enum=["json", "csv"],
+                         description="csv: the whole list as a CSV download (text/csv, not "
+                         "paged); cells a spreadsheet would run as formulas start with '."),
+    ],
+    responses={
+        (200, "application/json"): CustomerProgressSerializer(many=True),
+        (200, "text/csv"): OpenApiResponse(
+            response=OpenApiTypes.STR,
+            description="Columns: " + ", ".join(CSV_COLUMNS) + ".",
+        ),
+    },
 )
 class AchievementProgressListApi(ProgramScopedMixin, generics.ListAPIView):
     serializer_class = CustomerProgressSerializer
@@ -215,6 +242,12 @@ class AchievementProgressListApi(ProgramScopedMixin, generics.ListAPIView):
     def get_achievement(self) -> Achievement:
         return get_object_or_404(selectors.achievement_list(program=self.program),
                                  pk=self.kwargs["pk"])
+
+    def handle_exception(self, exc):
+        # Errors are JSON (the one error shape), also when the CSV export was asked for.
+        self.request.accepted_renderer = CamelCaseJSONRenderer()
+        self.request.accepted_media_type = CamelCaseJSONRenderer.media_type
+        return super().handle_exception(exc)
 
     def get_queryset(self):
         status = self.request.query_params.get("status") or None
@@ -235,7 +268,7 @@ class AchievementProgressListApi(ProgramScopedMixin, generics.ListAPIView):
             yield writer.writerow(CSV_COLUMNS)
             for record in self.get_queryset().iterator(chunk_size=2000):
                 yield writer.writerow([
-                    record.customer.integration_id, achievement.title,
+                    csv_safe(record.customer.integration_id), csv_safe(achievement.title),
                     plain_number(achievement.target), plain_number(record.progress),
                     record.current_status, record.start_date.isoformat(),
                     record.end_date.isoformat() if record.end_date else "",

@@ -35,6 +35,7 @@ from achievements.services.streaks import (
     target_group_delete,
     target_group_update,
 )
+from achievements.services.switches import achievement_enable
 
 __all__ = [
     "EDITABLE_FIELDS",
@@ -47,6 +48,7 @@ __all__ = [
     "achievement_classification_attach",
     "achievement_create",
     "achievement_delete",
+    "achievement_enable",
     "achievement_failure_record",
     "achievement_update",
     "counted_amount",

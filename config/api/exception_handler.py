@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404
 from djangorestframework_camel_case.util import camelize_re, underscore_to_camel
 from rest_framework import exceptions, status
@@ -47,9 +48,28 @@ def error_body(*, status_code: int, code: str, errors: list[dict[str, Any]], mes
     return {"status": status_code, "code": code, "message": message, "errors": errors}
 
 
+def _in_use(exc: ProtectedError | RestrictedError) -> Response:
+    """A delete that rows still point at: 409 naming what uses the row."""
+    used: dict[str, list[str]] = {}
+    for obj in list(exc.protected_objects if isinstance(exc, ProtectedError)
+                    else exc.restricted_objects)[:50]:
+        used.setdefault(str(obj._meta.verbose_name_plural), []).append(str(obj))
+    listing = "; ".join(f"{kind}: {', '.join(names[:10])}" for kind, names in used.items())
+    message = f"It is still in use ({listing}); remove those first."
+    errors = [{"field": None, "code": "conflict", "message": message}]
+    body = error_body(status_code=409, code="conflict", errors=errors)
+    body["usedBy"] = used
+    return Response(body, status=409)
+
+
 def laurel_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ProtectedError | RestrictedError):
+        return _in_use(exc)
     if isinstance(exc, ApplicationError):
-        field = _camel_path([exc.field]) if exc.field else None
+        if getattr(exc, "field_as_sent", False):
+            field = exc.field
+        else:
+            field = _camel_path([exc.field]) if exc.field else None
         errors = [{"field": field, "code": exc.code, "message": exc.message}]
         body = error_body(status_code=exc.status_code, code=exc.code, errors=errors)
         body.update(exc.extra)

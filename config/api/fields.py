@@ -1,7 +1,8 @@
 from datetime import timedelta
 from decimal import Decimal
 
-from django.utils.dateparse import parse_duration
+from django.db import models
+from django.utils.dateparse import parse_datetime, parse_duration
 from django.utils.duration import duration_iso_string
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -48,3 +49,32 @@ class IsoDurationField(serializers.Field):
 
     def to_representation(self, value: timedelta) -> str:
         return duration_iso_string(value)
+class AwareDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 datetime with its UTC offset (`Z`, `+01:00`); a naive one is refused, as
+    is an offset beyond ±14:00 (see config.api.limits)."""
+
+    def to_internal_value(self, value):
+        from config.api.limits import aware_datetime_problem
+
+        if isinstance(value, str):
+            parsed = parse_datetime(value.strip()) if value.strip() else None
+            if parsed is not None:
+                problem = aware_datetime_problem(parsed)
+                if problem:
+                    raise serializers.ValidationError(problem, code="invalid")
+        return super().to_internal_value(value)
+
+
+class LaurelModelSerializer(serializers.ModelSerializer):
+    """A ModelSerializer whose datetimes must carry an offset."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: AwareDateTimeField,
+    }
+
+
+class SometimesSentCharField(serializers.CharField):
+    """A read-only string that some answers leave out (the schema marks it optional)."""
+
+    sometimes_sent = True

@@ -3,12 +3,14 @@
 from django.urls import include, path
 
 from achievements.api.urls import program_urlpatterns as achievement_routes
+from config.api.views import ApiIndexView
 from events.api.urls import definition_urlpatterns as event_definition_routes
 from events.api.urls import program_urlpatterns as event_routes
 from loyalty.api.urls import program_urlpatterns as loyalty_routes
 from loyalty.api.urls import urlpatterns as loyalty_top_routes
 
 urlpatterns = [
+    path("", ApiIndexView.as_view(), name="api-index"),
     *loyalty_top_routes,
     path(
         "programs/<int:programId>/",

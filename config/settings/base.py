@@ -38,6 +38,7 @@ DJANGO_APPS = [
     "django.contrib.staticfiles",
 ]
 THIRD_PARTY_APPS = [
+    "axes",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -56,6 +57,8 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 # ------------------------------------------------------------------------------
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # /api/: refuses control characters, over-long headers and bodies; JSON error pages
+    "config.api.middleware.ApiGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -65,6 +68,12 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # ?integrationId= and friends reach django-filter as integration_id
     "djangorestframework_camel_case.middleware.CamelCaseMiddleWare",
+    # admin login lockout after repeated failures (django-axes); keep it last
+    "axes.middleware.AxesMiddleware",
+]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 # TEMPLATES AND STATIC
@@ -114,13 +123,21 @@ REST_FRAMEWORK = {
         "djangorestframework_camel_case.render.CamelCaseBrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": [
-        "djangorestframework_camel_case.parser.CamelCaseJSONParser",
+        "config.api.parsers.LaurelJSONParser",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "config.api.pagination.LaurelPagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.api.schema.LaurelAutoSchema",
     "EXCEPTION_HANDLER": "config.api.exception_handler.laurel_exception_handler",
     "COERCE_DECIMAL_TO_STRING": False,
+    "DEFAULT_THROTTLE_CLASSES": ["config.api.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        # Bad API keys per client address (429 with Retry-After past it).
+        "failed_auth": env("LAUREL_FAILED_AUTH_RATE", default="20/min"),
+    },
+    # How many proxies in front append to X-Forwarded-For; 0: the client address is
+    # REMOTE_ADDR and X-Forwarded-For is not trusted (it could dodge the throttles).
+    "NUM_PROXIES": env.int("DJANGO_NUM_PROXIES", default=0),
     "UNAUTHENTICATED_USER": None,
 }
 # Free-form JSON that belongs to the customer or the event keeps its keys as sent.
@@ -143,6 +160,12 @@ SPECTACULAR_SETTINGS = {
         "CampaignStateEnum": "loyalty.models.Campaign.State",
         "RewardOfferStateEnum": "loyalty.models.RewardOffer.State",
         "LifeCycleStateEnum": "events.models.CustomerEvent.LifeCycleState",
+        "ProgressStatusEnum": "achievements.api.serializers.PROGRESS_STATUSES",
+        "AchievementStatusEnum": "achievements.api.serializers.ACHIEVEMENT_STATUSES",
+        "CurrencyKindEnum": "loyalty.models.Currency.Kind",
+        "AwardTransactionKindEnum": "loyalty.models.AwardTransaction.Kind",
+        "NotificationTypeEnum": "loyalty.models.Notification.Kind",
+        "CustomerEventTypeEnum": "events.models.CustomerEvent.Type",
     },
     "POSTPROCESSING_HOOKS": [
         "config.api.schema.camelize_native_fields",
@@ -214,3 +237,31 @@ LAUREL_MAX_FUTURE_SKEW_SECONDS = env.int("LAUREL_MAX_FUTURE_SKEW_SECONDS", defau
 # One event completes at most this many iterations of one achievement (on_completion carries
 # what it adds beyond the target over); the effects say where it stopped.
 LAUREL_MAX_COMPLETIONS_PER_EVENT = env.int("LAUREL_MAX_COMPLETIONS_PER_EVENT", default=100)
+# The API's input limits (README, "Limits"): JSON nesting depth and the largest body.
+LAUREL_MAX_JSON_DEPTH = env.int("LAUREL_MAX_JSON_DEPTH", default=20)
+LAUREL_MAX_BODY_BYTES = env.int("LAUREL_MAX_BODY_BYTES", default=10 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = LAUREL_MAX_BODY_BYTES
+
+# THROTTLING AND LOCKOUT
+# ------------------------------------------------------------------------------
+# Per-key request rates (DRF rate syntax "N/s|min|hour|day"), by key prefix, by scope or
+# "default"; none means no limit. LAUREL_API_KEY_RATE sets "default" from the environment.
+LAUREL_API_KEY_RATES = {}
+if env("LAUREL_API_KEY_RATE", default=""):
+    LAUREL_API_KEY_RATES["default"] = env("LAUREL_API_KEY_RATE")
+# django-axes: the admin login locks a username from an address after 5 failures in a row,
+# for an hour (or until an admin runs `manage.py axes_reset`).
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+if env.int("DJANGO_NUM_PROXIES", default=0):
+    AXES_IPWARE_PROXY_COUNT = env.int("DJANGO_NUM_PROXIES")
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+
+# Redis, when there is one, also holds the throttle counters every web process shares.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": REDIS_URL}}

@@ -1,5 +1,6 @@
 import django_filters
 
+from config.api.filters import AwareIsoDateTimeFilter
 from events.models import CustomerEvent
 
 
@@ -9,9 +10,9 @@ class CustomerEventFilter(django_filters.FilterSet):
     classification = django_filters.CharFilter(field_name="classification__code")
     state = django_filters.ChoiceFilter(field_name="life_cycle_state",
                                         choices=CustomerEvent.LifeCycleState.choices)
-    performed_on_from = django_filters.IsoDateTimeFilter(field_name="performed_on",
+    performed_on_from = AwareIsoDateTimeFilter(field_name="performed_on",
                                                          lookup_expr="gte")
-    performed_on_to = django_filters.IsoDateTimeFilter(field_name="performed_on",
+    performed_on_to = AwareIsoDateTimeFilter(field_name="performed_on",
                                                        lookup_expr="lt")
     external_system_reference_number = django_filters.CharFilter()
 

@@ -3,26 +3,38 @@
 from datetime import UTC
 from decimal import Decimal
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from achievements.api.serializers import TimePointSerializer
 from achievements.models import Achievement
-from config.api.fields import NumberField
+from config.api.fields import AwareDateTimeField, NumberField
+from config.api.limits import EARLIEST_EVENT, no_control_characters
 from config.exceptions import api_name
+from events.api.effects import EventEffectSerializer
 from events.models import CustomerEvent
 from events.services import EVENT_FIELDS
+from loyalty.models import AwardTransaction
 
 
 def _text(max_length: int) -> serializers.CharField:
     return serializers.CharField(max_length=max_length, required=False, allow_blank=True)
 
 
+def _code(max_length: int, **kwargs) -> serializers.CharField:
+    """An identifier or code: no control characters at all."""
+    kwargs.setdefault("required", False)
+    kwargs.setdefault("allow_blank", True)
+    return serializers.CharField(max_length=max_length, validators=[no_control_characters],
+                                 **kwargs)
+
+
 class CustomerEventInputSerializer(serializers.Serializer):
-    customer = serializers.CharField(max_length=1000, help_text="The customer's integrationId.")
+    customer = _code(1000, required=True, allow_blank=False,
+                     help_text="The customer's integrationId.")
     type = serializers.ChoiceField(choices=CustomerEvent.Type.choices)
-    classification = serializers.CharField(max_length=200, required=False, allow_blank=True,
-                                           help_text="A classification code of the program.")
-    product = _text(200)
+    classification = _code(200, help_text="A classification code of the program.")
+    product = _code(200)
     payment_medium_type = _text(50)
     payment_medium_brand = _text(100)
     payment_medium_identifier = _text(200)
@@ -30,13 +42,13 @@ class CustomerEventInputSerializer(serializers.Serializer):
     performed_by_business_unit = _text(200)
     performed_by_unit = _text(200)
     performed_by_tap = _text(200)
-    performed_on = serializers.DateTimeField(
+    performed_on = AwareDateTimeField(
         help_text="When it happened; may be in the past, at most 5 minutes in the future."
     )
     description = _text(10000)
-    external_system = _text(100)
-    external_system_reference_number = _text(200)
-    promo_code = _text(100)
+    external_system = _code(100)
+    external_system_reference_number = _code(200)
+    promo_code = _code(100)
     udf_string1 = _text(255)
     udf_string2 = _text(255)
     udf_string3 = _text(255)
@@ -49,11 +61,18 @@ class CustomerEventInputSerializer(serializers.Serializer):
     udf_float2 = serializers.FloatField(required=False, allow_null=True)
     udf_float3 = serializers.FloatField(required=False, allow_null=True)
     udf_float4 = serializers.FloatField(required=False, allow_null=True)
-    udf_date1 = serializers.DateTimeField(required=False, allow_null=True)
-    udf_date2 = serializers.DateTimeField(required=False, allow_null=True)
-    udf_date3 = serializers.DateTimeField(required=False, allow_null=True)
-    udf_date4 = serializers.DateTimeField(required=False, allow_null=True)
+    udf_date1 = AwareDateTimeField(required=False, allow_null=True)
+    udf_date2 = AwareDateTimeField(required=False, allow_null=True)
+    udf_date3 = AwareDateTimeField(required=False, allow_null=True)
+    udf_date4 = AwareDateTimeField(required=False, allow_null=True)
     attributes = serializers.DictField(required=False)
+
+    def validate_performed_on(self, value):
+        if value < EARLIEST_EVENT:
+            raise serializers.ValidationError(
+                "performedOn must be on or after 1970-01-01T00:00:00Z."
+            )
+        return value
 
     def validate(self, data):
         if bool(data.get("external_system")) != bool(data.get("external_system_reference_number")):
@@ -66,12 +85,12 @@ class CustomerEventInputSerializer(serializers.Serializer):
 
 class AwardTransactionSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    kind = serializers.CharField()
-    state = serializers.CharField()
+    kind = serializers.ChoiceField(choices=AwardTransaction.Kind.choices)
+    state = serializers.ChoiceField(choices=AwardTransaction.State.choices)
     amount = NumberField()
     currency = serializers.CharField(source="currency.code")
     reward_offer_id = serializers.IntegerField(allow_null=True)
-    created_at = serializers.DateTimeField()
+    created_at = AwareDateTimeField()
 
 
 class CustomerEventSerializer(serializers.ModelSerializer):
@@ -114,22 +133,6 @@ class CustomerEventSerializer(serializers.ModelSerializer):
         return AwardTransactionSerializer(self._awards(obj), many=True).data
 
 
-class EventEffectSerializer(serializers.Serializer):
-    """One thing an event did. `effectType` says which fields are present."""
-
-    effect_type = serializers.CharField()
-    achievement_id = serializers.IntegerField(required=False)
-    achievement_name = serializers.CharField(required=False)
-    progress_tracker_id = serializers.IntegerField(required=False)
-    delta = serializers.FloatField(required=False)
-    value = serializers.FloatField(required=False)
-    target = serializers.FloatField(required=False)
-    is_just_completed = serializers.BooleanField(required=False)
-    customer_event_id = serializers.IntegerField(required=False)
-    award_transaction_id = serializers.IntegerField(required=False)
-    amount = serializers.FloatField(required=False)
-
-
 class CustomerEventResultSerializer(CustomerEventSerializer):
     """The answer to POST /events: the event and its effects."""
 
@@ -139,8 +142,20 @@ class CustomerEventResultSerializer(CustomerEventSerializer):
         fields = [*CustomerEventSerializer.Meta.fields, "effects"]
         read_only_fields = fields
 
+    @extend_schema_field(EventEffectSerializer)
     def get_effects(self, obj) -> list[dict]:
         return self.context.get("effects", obj.effects)
+
+
+class CustomerEventCancelResultSerializer(CustomerEventResultSerializer):
+    """The answer to a cancel: the event, its effects (what was taken back, and what was
+    kept: achievementCustomerEventKept and awardTransactionKept) and a message saying so."""
+
+    message = serializers.CharField()
+
+    class Meta(CustomerEventResultSerializer.Meta):
+        fields = [*CustomerEventResultSerializer.Meta.fields, "message"]
+        read_only_fields = fields
 
 
 class EventCancelInputSerializer(serializers.Serializer):

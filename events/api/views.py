@@ -25,6 +25,7 @@ from events.api.filters import CustomerEventFilter
 from events.api.serializers import (
     AchievementSimulationInputSerializer,
     AchievementSimulationSerializer,
+    CustomerEventCancelResultSerializer,
     CustomerEventInputSerializer,
     CustomerEventResultSerializer,
     CustomerEventSerializer,
@@ -42,7 +43,8 @@ from loyalty.selectors import customer_list
 logger = logging.getLogger(__name__)
 
 IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+    "Idempotency-Key", {"type": "string", "maxLength": 200}, OpenApiParameter.HEADER,
+    required=False,
     description="A retry with the same key and payload returns the original result (200).",
 )
 IMPORT_RESULT = inline_serializer("EventImportResult", {
@@ -177,16 +179,26 @@ class CustomerEventViewSet(ProgramScopedMixin, mixins.ListModelMixin,
         })
 
     @extend_schema(request=EventCancelInputSerializer,
-                   responses={200: CustomerEventResultSerializer},
-                   summary="Cancel an event and take back what it caused")
+                   responses={200: CustomerEventCancelResultSerializer},
+                   summary="Cancel an event; the answer says what was taken back and what "
+                   "was kept")
     @action(detail=True, methods=["post"])
     def cancel(self, request, *args, **kwargs):
         event = self.get_object()
         serializer = EventCancelInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        if event.triggered_by_id is not None and event.life_cycle_state == "POSTED":
+            raise ApplicationError(selectors.goal_event_cancel_refusal(event=event), field="id")
         result = services.event_cancel(event=event, now=timezone.now(),
                                        reason=serializer.validated_data.get("reason", ""))
-        return Response(self._render(result.event, many=False, effects=result.effects))
+        effects = list(result.effects)
+        if result.changed:
+            effects.extend(selectors.cancel_kept_effects(event=result.event,
+                                                         effects_so_far=effects))
+        body = self._render(result.event, many=False, effects=effects)
+        body["message"] = selectors.cancel_summary(event=result.event, effects=effects,
+                                                   changed=result.changed)
+        return Response(body)
 
 
 class TargetGroupEnrolmentApi(ProgramScopedMixin, generics.GenericAPIView):

@@ -4,6 +4,7 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from config.api.throttling import FailedAuthenticationThrottle
 from loyalty.models import ApiKey
 from loyalty.selectors import api_key_get_active
 from loyalty.services import api_key_hash, api_key_mark_used
@@ -37,13 +38,22 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         scheme, _, raw_key = header.partition(" ")
         if scheme.lower() != self.keyword.lower():
             return None
+        throttle = FailedAuthenticationThrottle()
+        wait = throttle.blocked_for(request)
+        if wait is not None:
+            raise exceptions.Throttled(
+                wait=wait, detail="Too many requests with a bad API key from this address; "
+                f"try again in {int(wait) + 1} seconds.",
+            )
         raw_key = raw_key.strip()
         if not raw_key:
+            throttle.record_failure(request)
             raise exceptions.AuthenticationFailed(
                 "The Authorization header has no key after Bearer."
             )
         api_key = api_key_get_active(key_hash=api_key_hash(raw_key))
         if api_key is None:
+            throttle.record_failure(request)
             raise exceptions.AuthenticationFailed("Unknown or revoked API key.")
         api_key_mark_used(api_key=api_key, now=timezone.now())
         return ApiKeyUser(api_key), api_key

@@ -1,5 +1,6 @@
 import django_filters
 
+from config.api.filters import AwareIsoDateTimeFilter
 from loyalty.models import Campaign, Customer, Notification
 
 
@@ -14,8 +15,8 @@ class CampaignFilter(django_filters.FilterSet):
 class CustomerFilter(django_filters.FilterSet):
     integration_id = django_filters.CharFilter(field_name="integration_id")
     name = django_filters.CharFilter(lookup_expr="icontains")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = AwareIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = AwareIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Customer
@@ -26,8 +27,8 @@ class NotificationFilter(django_filters.FilterSet):
     type = django_filters.ChoiceFilter(field_name="kind", choices=Notification.Kind.choices)
     customer = django_filters.CharFilter(field_name="customer__integration_id")
     delivery = django_filters.ChoiceFilter(choices=Notification.Delivery.choices)
-    occurred_from = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_to = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_from = AwareIsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_to = AwareIsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
 
     class Meta:
         model = Notification

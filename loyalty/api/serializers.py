@@ -2,7 +2,13 @@
 
 from rest_framework import serializers
 
-from config.api.fields import IsoDurationField, NumberField
+from config.api.fields import (
+    IsoDurationField,
+    LaurelModelSerializer,
+    NumberField,
+    SometimesSentCharField,
+)
+from config.api.limits import no_control_characters
 from loyalty.models import (
     AwardTransaction,
     Campaign,
@@ -15,12 +21,25 @@ from loyalty.models import (
 )
 
 
-class ProgramSerializer(serializers.ModelSerializer):
+class ProgramSerializer(LaurelModelSerializer):
+    """`webhookSecret` is shown once, in the answer that set it, and never in reads."""
+
     late_event_window = IsoDurationField(
         required=False, allow_null=True,
         help_text="Events performed longer ago than this (ISO-8601 duration, e.g. P30D) are "
         "refused with a 400; null: backdated events of any age count.",
     )
+    webhook_secret = SometimesSentCharField(
+        read_only=True,
+        help_text="Signs webhook deliveries (HMAC-SHA256). Sent only in the answer that set "
+        "it (the create or update that gave the program its first webhookUrl); never in reads.",
+    )
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not self.context.get("reveal_webhook_secret"):
+            data.pop("webhook_secret", None)
+        return data
 
     class Meta:
         model = Program
@@ -30,7 +49,7 @@ class ProgramSerializer(serializers.ModelSerializer):
         extra_kwargs = {"name": {"validators": []}}  # duplicates are a 409 from the service
 
 
-class CampaignSerializer(serializers.ModelSerializer):
+class CampaignSerializer(LaurelModelSerializer):
     program_id = serializers.IntegerField(read_only=True)
 
     class Meta:
@@ -41,12 +60,13 @@ class CampaignSerializer(serializers.ModelSerializer):
         validators = []  # duplicates are a 409 from the service; invariants via full_clean
 
 
-class CustomerSerializer(serializers.ModelSerializer):
+class CustomerSerializer(LaurelModelSerializer):
     class Meta:
         model = Customer
         fields = ["id", "integration_id", "name", "attributes", "created_at"]
         read_only_fields = ["id", "created_at"]
         validators = []
+        extra_kwargs = {"integration_id": {"validators": [no_control_characters]}}
 
 
 class CustomerUpdateSerializer(CustomerSerializer):
@@ -54,7 +74,7 @@ class CustomerUpdateSerializer(CustomerSerializer):
         read_only_fields = ["id", "integration_id", "created_at"]
 
 
-class CurrencySerializer(serializers.ModelSerializer):
+class CurrencySerializer(LaurelModelSerializer):
     class Meta:
         model = Currency
         fields = ["id", "code", "name", "kind", "created_at"]
@@ -62,7 +82,7 @@ class CurrencySerializer(serializers.ModelSerializer):
         validators = []
 
 
-class ClassificationSerializer(serializers.ModelSerializer):
+class ClassificationSerializer(LaurelModelSerializer):
     achievement_id = serializers.SerializerMethodField()
 
     class Meta:
@@ -71,13 +91,14 @@ class ClassificationSerializer(serializers.ModelSerializer):
                   "created_at"]
         read_only_fields = ["id", "achievement_id", "created_at"]
         validators = []
+        extra_kwargs = {"code": {"validators": [no_control_characters]}}
 
     def get_achievement_id(self, obj: Classification) -> int | None:
         achievement = getattr(obj, "achievement", None)
         return achievement.pk if achievement is not None else None
 
 
-class RewardOfferSerializer(serializers.ModelSerializer):
+class RewardOfferSerializer(LaurelModelSerializer):
     classifications = serializers.SlugRelatedField(
         slug_field="code", many=True, queryset=Classification.objects.none(),
         help_text="Codes of the achievement classifications that trigger the offer.",
@@ -92,6 +113,7 @@ class RewardOfferSerializer(serializers.ModelSerializer):
                   "award_period", "award_type", "award_value", "currency", "created_at"]
         read_only_fields = ["id", "created_at"]
         validators = []
+        extra_kwargs = {"code": {"validators": [no_control_characters]}}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -103,14 +125,17 @@ class RewardOfferSerializer(serializers.ModelSerializer):
 
 class WalletBalanceSerializer(serializers.Serializer):
     currency = serializers.CharField(source="currency.code")
-    kind = serializers.CharField(source="currency.kind")
+    kind = serializers.ChoiceField(source="currency.kind", choices=Currency.Kind.choices)
     balance = NumberField()
 
 
-class LedgerEntrySerializer(serializers.ModelSerializer):
+class LedgerEntrySerializer(LaurelModelSerializer):
     currency = serializers.CharField(source="currency.code")
     amount = NumberField()
-    created_by = serializers.CharField(source="created_by.username", default=None)
+    created_by = serializers.CharField(source="created_by.username", default=None,
+                                       allow_null=True,
+                                       help_text="The staff user of a manual correction; "
+                                       "null for what Laurel did itself.")
 
     class Meta:
         model = AwardTransaction
@@ -125,9 +150,10 @@ class WalletSerializer(serializers.Serializer):
     transactions = LedgerEntrySerializer(many=True)
 
 
-class NotificationSerializer(serializers.ModelSerializer):
-    type = serializers.CharField(source="kind")
-    customer = serializers.CharField(source="customer.integration_id", default=None)
+class NotificationSerializer(LaurelModelSerializer):
+    type = serializers.ChoiceField(source="kind", choices=Notification.Kind.choices)
+    customer = serializers.CharField(source="customer.integration_id", default=None,
+                                     allow_null=True)
 
     class Meta:
         model = Notification

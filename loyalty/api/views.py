@@ -61,10 +61,15 @@ class ProgramViewSet(CrudViewSet):
 
     def perform_create(self, serializer):
         serializer.instance = services.program_create(**serializer.validated_data)
+        serializer.context["reveal_webhook_secret"] = bool(serializer.instance.webhook_secret)
 
     def perform_update(self, serializer):
+        secret_before = serializer.instance.webhook_secret
         serializer.instance = services.program_update(
             program=serializer.instance, data=serializer.validated_data
+        )
+        serializer.context["reveal_webhook_secret"] = (
+            serializer.instance.webhook_secret != secret_before
         )
 
 

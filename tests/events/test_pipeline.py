@@ -152,7 +152,7 @@ def test_cancel_refuses_achievement_event_laurel_posted(integration_client, even
                                        format="json")
 
     assert response.status_code == 400
-    assert "cancel that event" in response.json()["message"]
+    assert "cannot be cancelled on its own" in response.json()["message"]
     achievement_event.refresh_from_db()
     assert achievement_event.life_cycle_state == "POSTED"
 
