@@ -23,7 +23,10 @@ from achievements import rules, selectors, services, streaks
 from achievements.models import (
     Achievement,
     AchievementProgress,
+    CycleContribution,
+    CycleProgress,
     Enrolment,
+    ProgressContribution,
     StreakLevel,
     StreakLevelAchievement,
     Target,
@@ -33,15 +36,17 @@ from achievements.models import (
 )
 from achievements.services.streaks import GROUP_EDITABLE, group_time_zone
 from config.admin import ServiceErrorsAsFormErrors
-from config.api.fields import plain_number
 from config.exceptions import ApplicationError
 from loyalty.admin import (
     ProgramColumnWhenSeveral,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
     compact_datetime,
     nowrap,
     plain_amount,
     stored,
 )
+from loyalty.formatting import human_number
 from loyalty.models import Program
 
 
@@ -141,8 +146,24 @@ class AchievementAdmin(ServiceErrorsAsFormErrors, admin.ModelAdmin):
         return not selectors.achievement_is_locked(achievement=obj)
 
 
+class ProgressContributionInline(ReadOnlyInline, admin.TabularInline):
+    model = ProgressContribution
+    fields = ("customer_event_id", "delta_display", "completed_iteration", "reversed_at",
+              "created_at")
+    readonly_fields = fields
+    verbose_name_plural = "contributions (which event added what)"
+
+    @admin.display(description="Added")
+    def delta_display(self, obj: ProgressContribution) -> str:
+        return human_number(obj.delta, signed=True)
+
+
 @admin.register(AchievementProgress)
-class AchievementProgressAdmin(admin.ModelAdmin):
+class AchievementProgressAdmin(ReadOnlyAdmin):
+    """Iterations are written by event processing and the jobs only: deleting one would let a
+    one-time achievement complete (and pay) a second time. A cancelled event takes its
+    contribution back; a wallet correction fixes money."""
+
     list_display = ("achievement", "customer", "status", "progress_bar", "start_date",
                     "end_date", "completion_date")
     list_filter = ("status", "achievement__campaign__program", "achievement")
@@ -151,6 +172,7 @@ class AchievementProgressAdmin(admin.ModelAdmin):
     date_hierarchy = "start_date"
     show_full_result_count = False
     readonly_fields = [f.name for f in AchievementProgress._meta.fields]
+    inlines = (ProgressContributionInline,)
 
     @admin.display(description="Progress")
     def progress_bar(self, obj: AchievementProgress) -> str:
@@ -160,14 +182,44 @@ class AchievementProgressAdmin(admin.ModelAdmin):
             '<div style="width:120px;background:#eee;border-radius:3px" title="{} / {}">'
             '<div style="width:{}%;background:#417690;height:10px;border-radius:3px"></div>'
             "</div>",
-            plain_number(obj.progress), plain_number(target), percent,
+            human_number(obj.progress), human_number(target), percent,
         )
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
+class CycleContributionInline(ReadOnlyInline, admin.TabularInline):
+    model = CycleContribution
+    fields = ("customer_event_id", "delta", "visit_day", "reversed_at")
+    readonly_fields = fields
+
+
+@admin.register(CycleProgress)
+class CycleProgressAdmin(ReadOnlyAdmin):
+    """A customer's value in one cycle: written by event processing and the cycle jobs."""
+
+    list_display = ("enrolment", "target", "period", "value_display", "met_at", "final")
+    list_filter = ("final", "target__group__program", "target__group")
+    search_fields = ("=enrolment__customer__integration_id",)
+    list_select_related = ("enrolment__customer", "enrolment__group", "target", "period")
+    show_full_result_count = False
+    readonly_fields = ("enrolment", "target", "period", "value", "met_at", "final",
+                       "updated_at")
+    inlines = (CycleContributionInline,)
+
+    @admin.display(description="Value", ordering="value")
+    def value_display(self, obj: CycleProgress) -> str:
+        return human_number(obj.value)
+
+
+@admin.register(StreakLevelAchievement)
+class StreakLevelAchievementAdmin(ReadOnlyAdmin):
+    """Levels reached: once per enrolment epoch (a database constraint), never edited."""
+
+    list_display = ("level", "enrolment", "epoch", "achieved_at", "revoked_at")
+    list_filter = ("level__group__program", "level__group")
+    search_fields = ("=enrolment__customer__integration_id",)
+    list_select_related = ("level", "enrolment__customer", "enrolment__group")
+    show_full_result_count = False
+    readonly_fields = ("enrolment", "level", "epoch", "achieved_at", "cycle", "revoked_at")
 
 
 # Streak targets (Capillary's target groups)

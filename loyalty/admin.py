@@ -492,9 +492,28 @@ def _customer_link(customer: Customer) -> str:
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written only by the services: viewable, never added, changed or deleted here."""
+    """Rows written only by the services (progress, contributions, cycles, levels reached,
+    events, the ledger): viewable, never added, changed or deleted here, one by one or in
+    bulk (`delete_selected` needs the delete permission, so it is never offered). What
+    changes them is an audited correction or a cancellation."""
 
     def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline:
+    """The inline of a `ReadOnlyAdmin`'s rows: shown, never added, changed or deleted."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
