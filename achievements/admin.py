@@ -1,6 +1,7 @@
 """Admin for achievement definitions and progress, and for streak targets (target groups and
 enrolments). Writes go through services."""
 
+import copy
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -9,17 +10,19 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import widgets
 from django.contrib.auth import get_permission_codename
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
+from django.http import JsonResponse
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import ngettext
 
-from achievements import rules, selectors, services, streaks
+from achievements import periods, rules, selectors, services, streaks
+from achievements.forms import AchievementForm
 from achievements.models import (
     Achievement,
     AchievementProgress,
@@ -41,20 +44,66 @@ from loyalty.admin import (
     ProgramColumnWhenSeveral,
     ReadOnlyAdmin,
     ReadOnlyInline,
+    TimeZoneChoice,
     compact_datetime,
     nowrap,
     plain_amount,
     stored,
 )
-from loyalty.formatting import human_number
-from loyalty.models import Program
+from loyalty.formatting import human_number, local_datetime
+from loyalty.models import Campaign, Program
+
+# The schedule fields the live preview reads from the form, with the inputs they post.
+PREVIEW_FIELDS = {
+    "campaign": ("campaign",),
+    "activation_policy": ("activation_policy",),
+    "recurrence_policy": ("recurrence_policy",),
+    "period": ("period",),
+    "period_end_override": tuple(f"period_end_override_{i}" for i in range(6)),
+    "fixed_start_date": ("fixed_start_date_0", "fixed_start_date_1"),
+    "end_date": ("end_date_0", "end_date_1"),
+    "time_zone": ("time_zone",),
+}
+
+
+def schedule_preview_html(achievement: Achievement, *, now: datetime) -> str:
+    """When a customer whose first contributing event happens now would finish, computed by
+    the pure period engine (nothing is read but the campaign's program time zone)."""
+    try:
+        spec = periods.parse_period(achievement.period) if achievement.period else None
+        if achievement.period_end_override and spec is not None:
+            periods.validate_time_point(spec=spec, point=achievement.end_override)
+    except (periods.PeriodError, TypeError) as exc:
+        return format_html('<span class="errornote" style="display:inline">{}</span>',
+                           f"Cannot preview: {exc}")
+    if not achievement.time_zone and achievement.campaign_id is None:
+        return "Choose a campaign (its program's time zone applies) or a time zone to preview."
+    fixed = achievement.activation_policy == Achievement.ActivationPolicy.FIXED_SCHEDULE
+    if fixed and achievement.fixed_start_date is None:
+        return "A fixed schedule needs its fixed start date to preview."
+    tz = selectors.achievement_time_zone(achievement=achievement)
+    window = selectors.achievement_window_preview(achievement=achievement, at=now)
+    local_now = local_datetime(now, tz.key, seconds=True)
+    if window is None:
+        if achievement.fixed_start_date and now < achievement.fixed_start_date:
+            start = local_datetime(achievement.fixed_start_date, tz.key, seconds=True)
+            return f"Not open yet: the fixed schedule starts {start} ({tz.key})."
+        return "Closed: an event now would count for nothing."
+    if window.end is None:
+        return f"A customer starting now ({local_now}, {tz.key}) has no time limit."
+    end = window.end.astimezone(tz)
+    return format_html(
+        "A customer starting now ({}, {}) would finish by <strong>{}</strong>.",
+        local_now, tz.key, f"{end:%A} {local_datetime(window.end, tz.key, seconds=True)}",
+    )
 
 
 @admin.register(Achievement)
 class AchievementAdmin(ServiceErrorsAsFormErrors, admin.ModelAdmin):
+    form = AchievementForm
     list_display = (
-        "title", "name", "campaign", "target", "period", "recurrence_policy",
-        "activation_policy", "end_date", "has_progress",
+        "title", "name", "campaign", "target_display", "period", "recurrence_policy",
+        "activation_policy", "ends", "has_progress",
     )
     list_filter = ("recurrence_policy", "activation_policy", "campaign__state",
                    "campaign__program", "campaign")
@@ -83,6 +132,9 @@ class AchievementAdmin(ServiceErrorsAsFormErrors, admin.ModelAdmin):
     )
     readonly_fields = ("schedule_preview", "created_by", "created_at", "updated_at")
 
+    class Media:
+        js = ("laurel/achievement_preview.js",)
+
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(
             has_progress=Exists(AchievementProgress.objects.filter(achievement=OuterRef("pk")))
@@ -92,26 +144,98 @@ class AchievementAdmin(ServiceErrorsAsFormErrors, admin.ModelAdmin):
     def has_progress(self, obj: Achievement) -> bool:
         return obj.has_progress
 
+    @admin.display(description="Target", ordering="target")
+    def target_display(self, obj: Achievement) -> str:
+        return human_number(obj.target)
+
+    @admin.display(description="Ends", ordering="end_date")
+    def ends(self, obj: Achievement) -> str:
+        if obj.end_date is None:
+            return "-"
+        tz = obj.time_zone or obj.campaign.program.time_zone
+        return nowrap(local_datetime(obj.end_date, tz))
+
     @admin.display(description="Preview")
     def schedule_preview(self, obj: Achievement | None) -> str:
-        if obj is None or obj.pk is None:
-            return "Save to see when a customer starting now would finish."
-        now = timezone.now()
-        tz = selectors.achievement_time_zone(achievement=obj)
-        window = selectors.achievement_window_preview(achievement=obj, at=now)
-        local_now = now.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
-        if window is None:
-            if obj.fixed_start_date and now < obj.fixed_start_date:
-                start = obj.fixed_start_date.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
-                return f"Not open yet: the fixed schedule starts {start} ({tz.key})."
-            return "Closed: an event now would count for nothing."
-        if window.end is None:
-            return f"A customer starting now ({local_now} {tz.key}) has no time limit."
-        end = window.end.astimezone(tz).strftime("%A %Y-%m-%d %H:%M:%S")
-        return format_html(
-            "A customer starting now ({} {}) would finish by <strong>{}</strong>.",
-            local_now, tz.key, end,
+        """Updated while the form is edited (laurel/achievement_preview.js asks
+        `preview_view`), so the manager sees the effect before saving."""
+        url = reverse("admin:achievements_achievement_preview")
+        if obj is not None and obj.pk is not None:
+            url += f"?object_id={obj.pk}"
+            text = schedule_preview_html(obj, now=timezone.now())
+        else:
+            text = "Fill in the schedule to see when a customer starting now would finish."
+        return format_html('<div id="laurel-schedule-preview" data-url="{}" '
+                           'aria-live="polite">{}</div>', url, text)
+
+    def get_urls(self):
+        return [
+            path("preview/", self.admin_site.admin_view(self.preview_view),
+                 name="achievements_achievement_preview"),
+            *super().get_urls(),
+        ]
+
+    def preview_view(self, request):
+        """JSON `{"html": ...}`: the schedule preview for the form as typed, unsaved. Fields
+        the form does not post (locked ones) keep their stored values."""
+        obj = None
+        if request.GET.get("object_id"):
+            obj = self.get_object(request, request.GET["object_id"])
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        candidate = copy.copy(obj) if obj is not None else Achievement()
+        form = AchievementForm(data=request.GET, instance=Achievement())
+        form.is_valid()  # partial input: only the schedule fields are read
+        errors = []
+        for field, inputs in PREVIEW_FIELDS.items():
+            if not any(name in request.GET for name in inputs):
+                continue
+            if field in form.errors:
+                errors.append(f"{form.fields[field].label or field}: {form.errors[field][0]}")
+            elif field in form.cleaned_data:
+                value = form.cleaned_data[field]
+                if field == "campaign":
+                    candidate.campaign = value
+                else:
+                    setattr(candidate, field, value if value is not None or field not in (
+                        "period", "time_zone") else "")
+        if errors:
+            html = format_html('<span class="errornote" style="display:inline">{}</span>',
+                               "Cannot preview: " + "; ".join(errors))
+        else:
+            html = schedule_preview_html(candidate, now=timezone.now())
+        return JsonResponse({"html": str(html)})
+
+    def lock_reasons(self, obj: Achievement) -> list[str]:
+        reasons = []
+        if obj.campaign.state == Campaign.State.RUNNING:
+            reasons.append(f"its campaign “{obj.campaign.name}” is running")
+        customers = selectors.achievement_participant_count(achievement=obj)
+        if customers:
+            reasons.append(ngettext("%d customer has progress in it",
+                                    "%d customers have progress in it", customers) % customers)
+        return reasons
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or not selectors.achievement_is_locked(achievement=obj):
+            return fieldsets
+        reasons = " and ".join(self.lock_reasons(obj)) or "customers have progress in it"
+        notice = format_html(
+            '<p class="laurel-locked"><strong>Locked because {}.</strong> Only the title and '
+            "description change now, so that every customer is counted by the same rules. "
+            "What you can do instead: to count differently, add a new achievement (a new "
+            "version) in a draft campaign and start it when ready; to stop this one, disable "
+            "its campaign (state Disabled), which stops all of the campaign's achievements."
+            "</p>", reasons,
         )
+        locked = []
+        for name, options in fieldsets:
+            if name in ("Goal", "Schedule"):
+                description = options.get("description", "")
+                options = {**options, "description": notice + mark_safe(description)}
+            locked.append((name, options))
+        return locked
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -686,7 +810,8 @@ class StreakLevelInline(GroupPartInline, admin.TabularInline):
 
 
 @admin.register(TargetGroup)
-class TargetGroupAdmin(ProgramColumnWhenSeveral, ServiceValidationAsFormErrors, admin.ModelAdmin):
+class TargetGroupAdmin(ProgramColumnWhenSeveral, TimeZoneChoice, ServiceValidationAsFormErrors,
+                       admin.ModelAdmin):
     change_form_template = "admin/achievements/targetgroup/change_form.html"
     list_display = ("name", "program", "tracking_type", "frequency_display", "periods_count",
                     "levels_display", "active", "enrolled_count")

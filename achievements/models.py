@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 
 from achievements import periods, rules
+from loyalty.event_types import event_type_problem
 from loyalty.models import Campaign, Classification, Customer, TimeStampedModel
 from loyalty.validators import validate_time_zone
 
@@ -24,12 +25,6 @@ validate_achievement_name = RegexValidator(
     "(at least 2 characters, e.g. Order50Discount).",
     code="invalid_name",
 )
-validate_event_type = RegexValidator(
-    r"^[A-Z][A-Z0-9_]*$",
-    "Event types are upper-case words such as PURCHASE or CUSTOM.",
-    code="invalid_event_type",
-)
-
 
 class Achievement(TimeStampedModel):
     class RecurrencePolicy(models.TextChoices):
@@ -212,10 +207,9 @@ class Achievement(TimeStampedModel):
             error("event_types", "eventTypes must be a list of event types.")
         else:
             for event_type in self.event_types:
-                try:
-                    validate_event_type(event_type if isinstance(event_type, str) else "")
-                except ValidationError as exc:
-                    error("event_types", f"'{event_type}': {exc.messages[0]}")
+                problem = event_type_problem(event_type)
+                if problem:
+                    error("event_types", problem)
         for field, kind in (("progress_condition", "condition"),
                             ("progress_increment", "increment")):
             try:

@@ -59,6 +59,13 @@ def achievement_has_progress(*, achievement: Achievement) -> bool:
     return AchievementProgress.objects.filter(achievement=achievement).exists()
 
 
+def achievement_participant_count(*, achievement: Achievement) -> int:
+    """Customers with any iteration of the achievement (one index range of
+    achievement_progress_sequence_unique, which leads with the achievement and customer)."""
+    return (AchievementProgress.objects.filter(achievement=achievement)
+            .values("customer_id").distinct().count())
+
+
 def achievement_time_zone(*, achievement: Achievement) -> ZoneInfo:
     return ZoneInfo(achievement.time_zone or achievement.campaign.program.time_zone)
 

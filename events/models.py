@@ -4,18 +4,12 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from loyalty.event_types import EventType
 from loyalty.models import Classification, Customer, Program
 
 
 class CustomerEvent(models.Model):
-    class Type(models.TextChoices):
-        PURCHASE = "PURCHASE", "Purchase"
-        RETURN = "RETURN", "Return"
-        CUSTOM = "CUSTOM", "Custom"
-        VISIT = "VISIT", "Visit"
-        REFERRAL = "REFERRAL", "Referral"
-        SIGN_UP = "SIGN_UP", "Sign-up"
-        ACHIEVEMENT = "ACHIEVEMENT", "Achievement"
+    Type = EventType  # the one list of known types (achievements validate eventTypes by it)
 
     class LifeCycleState(models.TextChoices):
         POSTED = "POSTED", "Posted"

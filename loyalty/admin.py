@@ -32,6 +32,7 @@ from loyalty.models import (
     RewardOffer,
     WalletBalance,
 )
+from loyalty.validators import time_zone_choices
 
 
 def stored(obj):
@@ -67,6 +68,21 @@ class ProgramColumnWhenSeveral:
         return tuple(c for c in columns if c != "program")
 
 
+class TimeZoneChoice:
+    """A `time_zone` field as a choice of the IANA zones (empty: the program's, where the
+    field may be empty) instead of free text."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "time_zone":
+            empty = "The program's time zone" if db_field.blank else None
+            return forms.ChoiceField(
+                choices=time_zone_choices(empty_label=empty), required=not db_field.blank,
+                initial=db_field.default if db_field.has_default() else "",
+                label=db_field.verbose_name.capitalize(), help_text=db_field.help_text,
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
 class ProgramCurrencyFilter(admin.RelatedFieldListFilter):
     """Currencies named with their program: every program has its own PTS."""
 
@@ -94,7 +110,7 @@ class CurrencyInline(admin.TabularInline):
 
 
 @admin.register(Program)
-class ProgramAdmin(ServiceErrorsAsFormErrors, admin.ModelAdmin):
+class ProgramAdmin(TimeZoneChoice, ServiceErrorsAsFormErrors, admin.ModelAdmin):
     list_display = ("name", "time_zone", "currency_code", "campaign_count", "created_at")
     search_fields = ("name",)
     ordering = ("name",)

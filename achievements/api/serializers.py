@@ -6,6 +6,7 @@ from rest_framework import serializers
 from achievements.models import Achievement, Target, TargetGroup
 from achievements.selectors import achievement_has_progress, achievement_status, period_status
 from config.api.fields import NumberField
+from loyalty.event_types import event_type_problem
 
 
 class TimePointSerializer(serializers.Serializer):
@@ -55,6 +56,13 @@ class AchievementSerializer(serializers.ModelSerializer):
             "time_zone": {"required": False, "allow_blank": True},
             "period": {"required": False, "allow_blank": True},
         }
+
+    def validate_event_types(self, value: list[str]) -> list[str]:
+        """Only the types Laurel knows: an unknown one (PURCHSE) would never count."""
+        problems = [problem for problem in map(event_type_problem, value) if problem]
+        if problems:
+            raise serializers.ValidationError(problems)
+        return value
 
     def get_user_id(self, obj: Achievement) -> int:
         return obj.created_by_id or 0
