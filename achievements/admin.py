@@ -288,15 +288,32 @@ class AchievementProgressAdmin(ReadOnlyAdmin):
     one-time achievement complete (and pay) a second time. A cancelled event takes its
     contribution back; a wallet correction fixes money."""
 
-    list_display = ("achievement", "customer", "status", "progress_bar", "start_date",
-                    "end_date", "completion_date")
+    list_display = ("achievement", "customer", "status", "progress_bar", "starts", "ends",
+                    "completed")
     list_filter = ("status", "achievement__campaign__program", "achievement")
     search_fields = ("=customer__integration_id", "achievement__name", "achievement__title")
-    list_select_related = ("achievement", "customer")
+    list_select_related = ("achievement__campaign__program", "customer")
     date_hierarchy = "start_date"
     show_full_result_count = False
     readonly_fields = [f.name for f in AchievementProgress._meta.fields]
     inlines = (ProgressContributionInline,)
+
+    def _local(self, obj: AchievementProgress, value) -> str:
+        achievement = obj.achievement
+        return nowrap(compact_datetime(value, achievement.time_zone
+                                       or achievement.campaign.program.time_zone)) if value else "-"
+
+    @admin.display(description="Started", ordering="start_date")
+    def starts(self, obj: AchievementProgress) -> str:
+        return self._local(obj, obj.start_date)
+
+    @admin.display(description="Ends", ordering="end_date")
+    def ends(self, obj: AchievementProgress) -> str:
+        return self._local(obj, obj.end_date)
+
+    @admin.display(description="Completed", ordering="completion_date")
+    def completed(self, obj: AchievementProgress) -> str:
+        return self._local(obj, obj.completion_date)
 
     @admin.display(description="Progress")
     def progress_bar(self, obj: AchievementProgress) -> str:
@@ -396,7 +413,7 @@ def streak_view(streak: selectors.CustomerStreak, *, now: datetime) -> dict:
         period = row.period
         first = period.start_date.astimezone(tz)
         last = (period.end_date - timedelta(microseconds=1)).astimezone(tz)
-        value, target = plain_amount(row.value), plain_amount(row.target)
+        value, target = human_number(row.value), human_number(row.target)
         title = (f"{period.ref_code} · {first:%a %d %b %Y} to {last:%a %d %b %Y} · "
                  f"{value} / {target} · {STATE_LABELS.get(row.state, row.state)}")
         if not row.counted:
@@ -1061,7 +1078,7 @@ class EnrolmentAdmin(admin.ModelAdmin):
 
     @admin.display(description="Enrolled at", ordering="enrolled_at")
     def enrolled(self, obj: Enrolment) -> str:
-        return nowrap(compact_datetime(obj.enrolled_at))
+        return nowrap(compact_datetime(obj.enrolled_at, obj.group.program.time_zone))
 
     @admin.display(description="Cycles")
     def ledger(self, obj: Enrolment) -> str:

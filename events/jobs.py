@@ -25,8 +25,10 @@ JOBS: dict[str, Callable[..., JobStats]] = {
 }
 
 
-def job_run(*, job: str, now: datetime) -> JobRun:
-    """Run one job as of `now` and return its record."""
-    with job_run_record(job=job, now=now) as stats:
+def job_run(*, job: str, now: datetime, started_by: str = JobRun.StartedBy.OTHER,
+            started_from: str = "") -> JobRun:
+    """Run one job as of `now` and return its record (which says who started it)."""
+    with job_run_record(job=job, now=now, started_by=started_by,
+                        started_from=started_from) as stats:
         JOBS[job](now=now, stats=stats)
     return stats.run

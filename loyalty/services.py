@@ -5,6 +5,7 @@ import hmac
 import json
 import secrets
 import time
+import traceback
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator
@@ -529,19 +530,23 @@ class JobStats:
 
 
 @contextmanager
-def job_run_record(*, job: str, now: datetime) -> Iterator[JobStats]:
-    """Record a run of a scheduled job (job, now, rows, batches, duration, outcome).
+def job_run_record(*, job: str, now: datetime, started_by: str = JobRun.StartedBy.OTHER,
+                   started_from: str = "") -> Iterator[JobStats]:
+    """Record a run of a scheduled job (job, now, who started it and from where, rows,
+    batches, duration, outcome; a failure with its whole traceback).
 
     The record is written before the work starts and finished after it, each in its own
     transaction, so a crashed run stays visible as `running` with what it had done.
     """
     started = time.monotonic()
-    run = JobRun.objects.create(job=job, now=now, started_at=timezone.now())
+    run = JobRun.objects.create(job=job, now=now, started_at=timezone.now(),
+                                started_by=started_by, started_from=started_from[:500])
     stats = JobStats(run=run)
     try:
         yield stats
     except Exception as exc:
         run.outcome, run.error = JobRun.Outcome.FAILED, f"{type(exc).__name__}: {exc}"
+        run.traceback = traceback.format_exc()
         raise
     else:
         run.outcome = JobRun.Outcome.SUCCEEDED
@@ -550,7 +555,7 @@ def job_run_record(*, job: str, now: datetime) -> Iterator[JobStats]:
         run.finished_at = timezone.now()
         run.duration_ms = int((time.monotonic() - started) * 1000)
         run.save(update_fields=["rows", "batches", "finished_at", "duration_ms", "outcome",
-                                "error"])
+                                "error", "traceback"])
 
 
 def notifications_record(*, notifications: list[Notification]) -> int:
