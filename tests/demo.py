@@ -11,8 +11,9 @@ from events.services import event_ingest
 from loyalty.models import Program
 
 
-def demo_program(*, customers: int = 3) -> Program:
-    call_command("load_demo", customers=customers, quiet_keys=True, stdout=io.StringIO())
+def demo_program(*, customers: int = 3, activity_days: int = 0) -> Program:
+    call_command("load_demo", customers=customers, quiet_keys=True, no_progress=True,
+                 activity_days=activity_days, stdout=io.StringIO(), stderr=io.StringIO())
     return Program.objects.get(name="Laurel Coffee Club")
 
 
