@@ -283,6 +283,13 @@ class AchievementProgress(models.Model):
                 fields=["end_date"], name="achievement_progress_open_end",
                 condition=Q(status="inprogress"),
             ),
+            # Completions per day (the dashboard, an achievement's page): only completed
+            # iterations are in it, so it costs a write on completion, not on every event.
+            models.Index(
+                fields=["achievement", "completion_date"],
+                name="achievement_progress_completed", include=["status"],
+                condition=Q(completion_date__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -547,6 +554,12 @@ class Enrolment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["group", "customer"],
                                     name="enrolment_one_per_customer_and_group"),
+        ]
+        indexes = [
+            # Streak length distributions and running streaks (the dashboard), index-only.
+            # Enrolments change once per cycle, not per event, so the write cost is small.
+            models.Index(fields=["group", "active", "current_count", "longest_count"],
+                         name="enrolment_streak_lengths"),
         ]
 
     def __str__(self) -> str:

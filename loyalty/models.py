@@ -368,7 +368,12 @@ class AwardTransaction(models.Model):
                 name="award_once_per_offer_and_event",
             ),
         ]
-        indexes = [models.Index(fields=["customer", "currency"], name="award_customer_currency")]
+        indexes = [
+            models.Index(fields=["customer", "currency"], name="award_customer_currency"),
+            # Rewards paid per day and currency (the dashboard), index-only.
+            models.Index(fields=["program", "created_at"], name="award_program_day",
+                         include=["currency", "kind", "state", "amount"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount} {self.currency_id} for {self.customer_id}"

@@ -37,7 +37,7 @@ else:
 # APPS
 # ------------------------------------------------------------------------------
 DJANGO_APPS = [
-    "django.contrib.admin",
+    "events.apps.LaurelAdminConfig",  # django.contrib.admin, the dashboard as its index
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from achievements.models import Achievement
@@ -16,7 +17,7 @@ from config.exceptions import ApplicationError
 from config.progress import progress_bar
 from events.models import CustomerEvent
 from events.services import event_ingest
-from loyalty.models import ApiKey, Campaign, Customer, Program, RewardOffer
+from loyalty.models import ApiKey, AwardTransaction, Campaign, Customer, Program, RewardOffer
 from loyalty.services import (
     api_key_create,
     api_key_revoke,
@@ -259,6 +260,11 @@ class Command(BaseCommand):
             except ApplicationError as exc:  # a definition refusing an event: skip it
                 self.stderr.write(f"Event {n} skipped: {exc.message}")
             progress.advance(task)
+        # As if the events had arrived live: the ledger rows they caused are dated when
+        # their event was received (the pipeline dates them by the clock).
+        AwardTransaction.objects.filter(program=program, customer_event_id__isnull=False).update(
+            created_at=Subquery(CustomerEvent.objects.filter(pk=OuterRef("customer_event_id"))
+                                .values("received_at")[:1]))
         return posted
 
 
