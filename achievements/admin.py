@@ -22,7 +22,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import ngettext
 
 from achievements import periods, rules, selectors, services, streaks
-from achievements.forms import AchievementForm
+from achievements.forms import TIME_POINT_PARTS, AchievementForm
 from achievements.models import (
     Achievement,
     AchievementProgress,
@@ -50,7 +50,7 @@ from loyalty.admin import (
     plain_amount,
     stored,
 )
-from loyalty.formatting import human_number, local_datetime
+from loyalty.formatting import human_amount, human_number, local_datetime
 from loyalty.models import Campaign, Program
 
 # The schedule fields the live preview reads from the form, with the inputs they post.
@@ -98,9 +98,131 @@ def schedule_preview_html(achievement: Achievement, *, now: datetime) -> str:
     )
 
 
+def human_duration(value: timedelta | None) -> str:
+    """3 days 4 h, 5 h 20 min, 12 min, 40 s."""
+    if value is None:
+        return "-"
+    seconds = int(value.total_seconds())
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if days:
+        return f"{days} day{'s' if days != 1 else ''}" + (f" {hours} h" if hours else "")
+    if hours:
+        return f"{hours} h" + (f" {minutes} min" if minutes else "")
+    return f"{minutes} min" if minutes else f"{seconds} s"
+
+
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+def achievement_stats_view(achievement: Achievement, *, now: datetime,
+                           rewards: dict[str, Decimal]) -> dict:
+    """The numbers panel of an achievement's page (admin/laurel/stats_panel.html)."""
+    stats = selectors.achievement_stats(achievement=achievement, now=now)
+    tz = selectors.achievement_time_zone(achievement=achievement)
+    today = now.astimezone(tz).date()
+    days = [today - timedelta(days=i) for i in range(29, -1, -1)]
+    start = datetime.combine(days[0], datetime.min.time(), tzinfo=tz)
+    counts = selectors.completion_counts_by_day(
+        program=achievement.campaign.program, start=start, end=now, tz=tz,
+        achievement_ids=[achievement.pk])
+    paid = ", ".join(human_amount(v, code) for code, v in sorted(rewards.items())) or "none"
+    return {
+        "title": "How it is going",
+        "figures": [
+            ("Participants", human_number(stats.participants),
+             "Customers with at least one iteration."),
+            ("In progress", human_number(stats.in_progress), "Iterations running now."),
+            ("Completed", human_number(stats.completed), "Iterations completed."),
+            ("Expired", human_number(stats.expired),
+             "Iterations that ended without reaching the target."),
+            ("Completion rate", percent(stats.completion_rate),
+             "Participants who completed at least once."),
+            ("Median time to complete", human_duration(stats.median_time_to_complete),
+             "From an iteration's first progress to its completion."),
+            ("Rewards paid", paid, "What reward offers paid on its achievement events "
+             "(awards not cancelled)."),
+        ],
+        "charts": [{"key": "completions", "title": f"Completions per day ({tz.key})",
+                    "kind": "line"}],
+        "tables": [],
+        "data": {"completions": {
+            "labels": [d.isoformat() for d in days],
+            "series": [{"label": "Completions", "data": [counts.get(d, 0) for d in days]}],
+        }},
+    }
+
+
+def target_group_stats_view(group: TargetGroup, *, now: datetime) -> dict:
+    """The numbers panel of a target group's page (admin/laurel/stats_panel.html)."""
+    (distribution,) = selectors.streak_distributions(program=group.program,
+                                                     group_ids=[group.pk])
+    levels = selectors.level_reached_counts(group=group)
+    shares = selectors.cycle_shares(group=group, now=now)
+    tz = group_time_zone(group)
+    longest = max([0, *distribution.current, *distribution.longest])
+    lengths = list(range(0, longest + 1))
+    ended = [s for s in shares if s.state == "ENDED"]
+    met_share = (sum(s.met for s in ended) / sum(s.enrolled for s in ended)
+                 if ended and sum(s.enrolled for s in ended) else None)
+    return {
+        "title": "How it is going",
+        "figures": [
+            ("Enrolled", human_number(distribution.enrolled), "Active enrolments."),
+            ("In a running streak", human_number(sum(
+                n for length, n in distribution.current.items() if length >= 1)),
+             "Enrolled customers whose current streak is at least one met cycle."),
+            ("Longest streak", human_number(max(distribution.longest or [0])),
+             "The longest streak of any enrolled customer, in cycles."),
+            ("Met share of ended cycles", percent(met_share),
+             "Of the customers enrolled during the cycles that ended, the share that met "
+             "them."),
+        ],
+        "charts": [
+            {"key": "lengths", "title": "Customers per streak length (cycles)", "kind": "bar"},
+            {"key": "cycles", "title": f"Met and missed, cycle by cycle ({tz.key})",
+             "kind": "bar"},
+        ],
+        "tables": [
+            {"title": "Levels reached", "head": ["Level", "Met cycles needed", "Times reached"],
+             "rows": [(level.name, level.target_count_of_sequence, human_number(n))
+                      for level, n in levels]},
+            {"title": "Cycles", "head": ["Cycle", "Status", "Enrolled", "Met", "Missed",
+                                         "Met share"],
+             "rows": [(s.period.ref_code, s.state.capitalize(), human_number(s.enrolled),
+                       human_number(s.met), human_number(s.missed) if s.state == "ENDED"
+                       else "-", percent(s.met_share) if s.state != "UPCOMING" else "-")
+                      for s in shares]},
+        ],
+        "data": {
+            "lengths": {
+                "labels": [str(n) for n in lengths],
+                "series": [
+                    {"label": "Current streak",
+                     "data": [distribution.current.get(n, 0) for n in lengths]},
+                    {"label": "Longest streak",
+                     "data": [distribution.longest.get(n, 0) for n in lengths]},
+                ],
+            },
+            "cycles": {
+                "labels": [s.period.start_date.astimezone(tz).strftime("%d %b") for s in shares],
+                "series": [
+                    {"label": "Met", "data": [s.met for s in shares]},
+                    {"label": "Missed", "data": [s.missed for s in shares]},
+                ],
+                "options": {"scales": {"x": {"stacked": True},
+                                       "y": {"stacked": True, "beginAtZero": True}}},
+            },
+        },
+    }
+
+
 @admin.register(Achievement)
 class AchievementAdmin(ServiceErrorsAsFormErrors, admin.ModelAdmin):
     form = AchievementForm
+    change_form_template = "admin/achievements/achievement/change_form.html"
     list_display = (
         "title", "name", "campaign", "target_display", "period", "recurrence_policy",
         "activation_policy", "ends", "has_progress",
@@ -233,9 +355,34 @@ class AchievementAdmin(ServiceErrorsAsFormErrors, admin.ModelAdmin):
         for name, options in fieldsets:
             if name in ("Goal", "Schedule"):
                 description = options.get("description", "")
-                options = {**options, "description": notice + mark_safe(description)}
+                fields = tuple(self.LOCKED_DISPLAYS.get(f, f) for f in options["fields"])
+                options = {**options, "fields": fields,
+                           "description": notice + mark_safe(description)}
             locked.append((name, options))
         return locked
+
+    # A locked field shown for people rather than as stored (10.000000, ["PURCHASE"]).
+    LOCKED_DISPLAYS = {"target": "target_locked", "event_types": "event_types_locked",
+                       "period_end_override": "period_end_override_locked"}
+
+    @admin.display(description="Target")
+    def target_locked(self, obj: Achievement) -> str:
+        return human_number(obj.target)
+
+    @admin.display(description="Event types")
+    def event_types_locked(self, obj: Achievement) -> str:
+        labels = dict(AchievementForm.base_fields["event_types"].choices)
+        return ", ".join(labels.get(t, t) for t in obj.event_types) or "Every activity type"
+
+    @admin.display(description="Period end override")
+    def period_end_override_locked(self, obj: Achievement) -> str:
+        point = obj.period_end_override
+        if not point:
+            return "-"
+        parts = [f"{label.lower()} {point[key]}" for key, label in TIME_POINT_PARTS[:3]
+                 if point.get(key) is not None]
+        clock = f"{point['hour']:02d}:{point['minute']:02d}:{point['second']:02d}"
+        return ", ".join([*parts, f"at {clock}"])
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -244,7 +391,7 @@ class AchievementAdmin(ServiceErrorsAsFormErrors, admin.ModelAdmin):
         if selectors.achievement_is_locked(achievement=obj):
             editable = set(Achievement.ALWAYS_EDITABLE)
             locked = [f for f in services.EDITABLE_FIELDS if f not in editable]
-            return (*always, *locked)
+            return (*always, *locked, *self.LOCKED_DISPLAYS.values())
         return always
 
     def save_model(self, request, obj, form, change):
@@ -940,6 +1087,13 @@ class TargetGroupAdmin(ProgramColumnWhenSeveral, TimeZoneChoice, ServiceValidati
                            active, f" ({total - active} unenrolled)" if total > active else "")
 
     # Add: one page, one service call. Change: only what target_group_update allows.
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        group = self.get_object(request, object_id)
+        if group is not None and request.method == "GET":
+            extra_context = {**(extra_context or {}),
+                             "stats": target_group_stats_view(group, now=timezone.now())}
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def get_changeform_initial_data(self, request):
         initial = {"tracking_type": TargetGroup.TrackingType.STREAKS}
         programs = list(Program.objects.values_list("pk", flat=True)[:2])

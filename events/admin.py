@@ -18,8 +18,13 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import ngettext
 
 from achievements import selectors as achievement_selectors
-from achievements.admin import EnrolmentAdmin, streak_view
-from achievements.models import AchievementProgress, Enrolment
+from achievements.admin import (
+    AchievementAdmin,
+    EnrolmentAdmin,
+    achievement_stats_view,
+    streak_view,
+)
+from achievements.models import Achievement, AchievementProgress, Enrolment
 from config.exceptions import ApplicationError
 from events import selectors, services
 from events.models import CustomerEvent
@@ -377,3 +382,20 @@ class CustomerActivityAdmin(CustomerAdmin):
             "ledger_url": _changelist_for(customer, "admin:loyalty_awardtransaction_changelist"),
             "correction_url": correction_url,
         }
+
+
+# The achievement page: its numbers, with the rewards its events were paid (only `events`
+# can join achievement events to the ledger)
+# ------------------------------------------------------------------------------
+admin.site.unregister(Achievement)
+
+
+@admin.register(Achievement)
+class AchievementStatsAdmin(AchievementAdmin):
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        achievement = self.get_object(request, unquote(object_id))
+        if achievement is not None and request.method == "GET":
+            rewards = selectors.achievement_rewards_paid(achievement=achievement)
+            extra_context = {**(extra_context or {}), "stats": achievement_stats_view(
+                achievement, now=timezone.now(), rewards=rewards)}
+        return super().change_view(request, object_id, form_url, extra_context)

@@ -12,7 +12,7 @@
       borderColor: COLOURS[i % COLOURS.length],
       backgroundColor: COLOURS[i % COLOURS.length] + (kind === "line" ? "33" : "cc"),
       fill: false,
-      tension: 0.2,
+      tension: 0,
       pointRadius: kind === "line" ? 2 : 0,
     }));
   }
