@@ -14,4 +14,4 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
-/usr/bin/chromium --version
+/usr/bin/chromium --version 2>/dev/null || echo "chromium installed at /usr/bin/chromium"
