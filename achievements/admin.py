@@ -997,7 +997,8 @@ class TargetGroupAdmin(ProgramColumnWhenSeveral, TimeZoneChoice, ServiceValidati
             "fields": ("program", "name", "description", "active"),
             "description": f"After creation only the group's {_editable_words()}, the "
             "targets' name, description and condition, and the target of each period change; "
-            "the rest is fixed.",
+            "the rest is fixed, because customers' cycles and streaks are counted by it. To "
+            "track differently, add a new group and set this one inactive.",
         }),
         ("Tracking", {"fields": ("tracking_type", "target_evaluation_type")}),
         ("Cycles", {"fields": (("frequency_type", "frequency"), "recurring_cycles",

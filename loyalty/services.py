@@ -522,16 +522,24 @@ def wallet_adjust(*, customer: Customer, currency: Currency, amount: Decimal, re
 @dataclass
 class JobStats:
     """What a job run has done so far; job services add to it batch by batch, so a run that
-    crashes is recorded with what it had committed."""
+    crashes is recorded with what it had committed. `on_batch` (a progress bar, say) hears
+    of every batch as it is counted."""
 
     rows: int = 0
     batches: int = 0
     run: JobRun | None = None
+    on_batch: Callable[["JobStats"], None] | None = None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name == "batches" and value and getattr(self, "on_batch", None) is not None:
+            self.on_batch(self)
 
 
 @contextmanager
 def job_run_record(*, job: str, now: datetime, started_by: str = JobRun.StartedBy.OTHER,
-                   started_from: str = "") -> Iterator[JobStats]:
+                   started_from: str = "",
+                   on_batch: Callable[[JobStats], None] | None = None) -> Iterator[JobStats]:
     """Record a run of a scheduled job (job, now, who started it and from where, rows,
     batches, duration, outcome; a failure with its whole traceback).
 
@@ -541,7 +549,7 @@ def job_run_record(*, job: str, now: datetime, started_by: str = JobRun.StartedB
     started = time.monotonic()
     run = JobRun.objects.create(job=job, now=now, started_at=timezone.now(),
                                 started_by=started_by, started_from=started_from[:500])
-    stats = JobStats(run=run)
+    stats = JobStats(run=run, on_batch=on_batch)
     try:
         yield stats
     except Exception as exc:

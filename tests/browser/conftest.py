@@ -12,9 +12,14 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
-# Playwright's sync API runs an event loop in this thread; the test's own ORM calls (the
-# fixtures, the checks) are plain synchronous code all the same.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(autouse=True)
+def _orm_beside_playwright(monkeypatch):
+    """Playwright's sync API runs an event loop in this thread; the test's own ORM calls
+    (fixtures, checks) are plain synchronous code all the same. Only for these tests: the
+    variable must not reach other processes (`check --deploy` refuses it)."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -27,8 +32,10 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser():
+    """A Chromium per test: Playwright's event loop then ends with the test, before
+    pytest-django flushes the database (which must not run inside an event loop)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

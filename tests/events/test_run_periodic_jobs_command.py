@@ -52,6 +52,7 @@ def test_run_periodic_jobs_runs_as_of_the_future_when_allowed():
     assert f"Summary: {len(JOBS)} job(s)" in err.getvalue()
     assert "all succeeded" in err.getvalue()
     assert "jobs/s" in err.getvalue()  # the bar's rate column
+    assert "Rows changed" in err.getvalue() and "rows/s" in err.getvalue()
 
 
 def test_run_periodic_job_task_records_beat_when_the_schedule_sends_it(settings):

@@ -1,3 +1,4 @@
+import functools
 import shlex
 import sys
 
@@ -55,10 +56,21 @@ class Command(BaseCommand):
         runs: list[JobRun] = []
         with progress_bar(self.stderr, disable=no_progress) as progress:
             task = progress.add_task("Scheduled jobs", total=len(names), unit="jobs")
+            # Rows have no total up front (counting due rows would cost a scan of its own):
+            # their bar shows the count and the rate, batch by batch.
+            rows_task = progress.add_task("Rows changed", total=None, unit="rows")
+            done = 0
+
+            def batch(stats, *, before: int) -> None:
+                progress.update(rows_task, completed=before + stats.rows)
+
             for name in names:
                 progress.update(task, description=f"Running {name}")
                 run = job_run(job=name, now=at, started_by=JobRun.StartedBy.COMMAND,
-                              started_from=command_line)
+                              started_from=command_line,
+                              on_batch=functools.partial(batch, before=done))
+                done += run.rows
+                progress.update(rows_task, completed=done)
                 runs.append(run)
                 self.stdout.write(f"{name:34} {run.outcome:9} rows={run.rows:<7} "
                                   f"batches={run.batches:<4} {run.duration_ms} ms")
