@@ -50,7 +50,7 @@ from loyalty.admin import (
     plain_amount,
     stored,
 )
-from loyalty.formatting import human_amount, human_number, local_datetime
+from loyalty.formatting import human_amount, human_number, local_datetime, zone
 from loyalty.models import Campaign, Program
 
 # The schedule fields the live preview reads from the form, with the inputs they post.
@@ -297,6 +297,33 @@ class AchievementAdmin(ServiceErrorsAsFormErrors, admin.ModelAdmin):
             *super().get_urls(),
         ]
 
+    def form_time_zone(self, request, obj: Achievement | None) -> str:
+        """The zone the form's dates are typed and shown in: the achievement's own, else
+        its program's; on a new one, what the form posts (time zone, else campaign)."""
+        data = request.POST if request.method == "POST" else request.GET
+        typed = data.get("time_zone")
+        if typed is not None and "time_zone" not in self.get_readonly_fields(request, obj):
+            if typed:
+                return typed
+            campaign_id = data.get("campaign")
+            if campaign_id and campaign_id.isdigit():
+                program = Program.objects.filter(campaigns=int(campaign_id)).first()
+                if program is not None:
+                    return program.time_zone
+        if obj is not None:
+            return obj.time_zone or obj.campaign.program.time_zone
+        return timezone.get_current_timezone_name()
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """Dates in the form are the program's wall time (fixed start, end date), like every
+        time Laurel shows: Django parses and renders them in the active zone."""
+        obj = self.get_object(request, object_id) if object_id else None
+        with timezone.override(zone(self.form_time_zone(request, obj))):
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            if hasattr(response, "render"):
+                response.render()  # here, while the zone is active
+            return response
+
     def preview_view(self, request):
         """JSON `{"html": ...}`: the schedule preview for the form as typed, unsaved. Fields
         the form does not post (locked ones) keep their stored values."""
@@ -307,7 +334,8 @@ class AchievementAdmin(ServiceErrorsAsFormErrors, admin.ModelAdmin):
             raise PermissionDenied
         candidate = copy.copy(obj) if obj is not None else Achievement()
         form = AchievementForm(data=request.GET, instance=Achievement())
-        form.is_valid()  # partial input: only the schedule fields are read
+        with timezone.override(zone(self.form_time_zone(request, obj))):
+            form.is_valid()  # partial input: only the schedule fields are read
         errors = []
         for field, inputs in PREVIEW_FIELDS.items():
             if not any(name in request.GET for name in inputs):

@@ -3,6 +3,7 @@ Laurel knows, the TimePoint (`periodEndOverride`) as its fields, time zones as a
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from achievements.models import Achievement
 from loyalty.event_types import EventType
@@ -110,6 +111,15 @@ class AchievementForm(forms.ModelForm):
         choices=time_zone_choices(empty_label="The program's time zone"), required=False,
         help_text="For calendar periods (days, weeks, months); empty means the program's.",
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        zone_name = timezone.get_current_timezone_name()
+        for name in ("fixed_start_date", "end_date"):
+            if name in self.fields:
+                field = self.fields[name]
+                field.help_text = f"{field.help_text} In {zone_name} (the achievement's time " \
+                                  "zone, else its program's)."
 
     class Meta:
         model = Achievement

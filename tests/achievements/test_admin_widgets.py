@@ -159,3 +159,20 @@ def test_time_zone_is_a_choice_when_program_or_target_group_form_opened(admin_cl
     html = response.content.decode()
     assert '<select name="time_zone"' in html
     assert '<option value="Europe/Amsterdam">Europe/Amsterdam</option>' in html
+
+
+def test_achievement_dates_are_typed_and_shown_in_the_program_zone(admin_client):
+    # given: a draft campaign of a program in Amsterdam (UTC+1 in winter)
+    campaign = CampaignFactory(program__time_zone="Europe/Amsterdam")
+    data = _add_form(campaign, activation_policy="fixed_schedule",
+                     fixed_start_date_0="2026-01-01", fixed_start_date_1="00:00:00")
+    # when
+    response = admin_client.post(ADD, data)
+    # then: midnight in Amsterdam is 23:00 UTC the day before
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    achievement = Achievement.objects.get(name="MonthlySpend")
+    assert achievement.fixed_start_date == datetime(2025, 12, 31, 23, 0, tzinfo=UTC)
+    page = admin_client.get(reverse("admin:achievements_achievement_change",
+                                    args=[achievement.pk])).content.decode()
+    assert 'value="2026-01-01"' in page and 'value="00:00:00"' in page
+    assert "In Europe/Amsterdam" in page
