@@ -225,8 +225,9 @@ class AchievementAdmin(ServiceErrorsAsFormErrors, admin.ModelAdmin):
     change_form_template = "admin/achievements/achievement/change_form.html"
     list_display = (
         "title", "name", "campaign", "target_display", "period", "recurrence_policy",
-        "activation_policy", "ends", "has_progress",
+        "activation_policy", "ends", "enabled", "has_progress",
     )
+    actions = ("disable_selected", "enable_selected")
     list_filter = ("recurrence_policy", "activation_policy", "campaign__state",
                    "campaign__program", "campaign")
     search_fields = ("name", "title", "description")
@@ -235,7 +236,7 @@ class AchievementAdmin(ServiceErrorsAsFormErrors, admin.ModelAdmin):
     date_hierarchy = "created_at"
     show_facets = admin.ShowFacets.ALWAYS
     fieldsets = (
-        (None, {"fields": ("campaign", "name", "title", "description")}),
+        (None, {"fields": ("campaign", "name", "title", "description", "disabled_at")}),
         ("Goal", {
             "fields": ("target", "event_types", "progress_condition", "progress_increment",
                        "is_capped_by_target"),
@@ -252,10 +253,34 @@ class AchievementAdmin(ServiceErrorsAsFormErrors, admin.ModelAdmin):
         ("History", {"fields": ("created_by", "created_at", "updated_at"),
                      "classes": ("collapse",)}),
     )
-    readonly_fields = ("schedule_preview", "created_by", "created_at", "updated_at")
+    readonly_fields = ("schedule_preview", "disabled_at", "created_by", "created_at",
+                       "updated_at")
 
     class Media:
         js = ("laurel/achievement_preview.js",)
+
+    @admin.display(boolean=True, description="Enabled", ordering="disabled_at")
+    def enabled(self, obj: Achievement) -> bool:
+        return obj.disabled_at is None
+
+    @admin.action(description="Disable selected achievements (their campaign runs on)",
+                  permissions=["change"])
+    def disable_selected(self, request, queryset):
+        now = timezone.now()
+        done = sum(services.achievement_disable(achievement=a, now=now) for a in queryset)
+        self.message_user(request, ngettext(
+            "Disabled %d achievement: no event counts for it from now on; progress and "
+            "rewards so far stay.",
+            "Disabled %d achievements: no event counts for them from now on; progress and "
+            "rewards so far stay.", done) % done, messages.SUCCESS)
+
+    @admin.action(description="Enable selected achievements again", permissions=["change"])
+    def enable_selected(self, request, queryset):
+        done = sum(services.achievement_enable(achievement=a) for a in queryset)
+        self.message_user(request, ngettext(
+            "Enabled %d achievement: events count for it again from now on.",
+            "Enabled %d achievements: events count for them again from now on.", done)
+            % done, messages.SUCCESS)
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(
@@ -375,9 +400,9 @@ class AchievementAdmin(ServiceErrorsAsFormErrors, admin.ModelAdmin):
             '<p class="laurel-locked"><strong>Locked because {}.</strong> Only the title and '
             "description change now, so that every customer is counted by the same rules. "
             "What you can do instead: to count differently, add a new achievement (a new "
-            "version) in a draft campaign and start it when ready; to stop this one, disable "
-            "its campaign (state Disabled), which stops all of the campaign's achievements."
-            "</p>", reasons,
+            "version) and start it when ready; to stop this one on its own, disable it (the "
+            "list's action <em>Disable selected achievements</em>): its campaign runs on and "
+            "progress made so far stays.</p>", reasons,
         )
         locked = []
         for name, options in fieldsets:

@@ -117,6 +117,11 @@ class Achievement(TimeStampedModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    disabled_at = models.DateTimeField(
+        null=True, blank=True, editable=False,
+        help_text="Disabled on its own (its campaign may run on): from this moment no event "
+        "counts for it; progress made so far stays.",
+    )
 
     class Meta:
         ordering = ["campaign_id", "id"]

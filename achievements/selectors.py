@@ -137,7 +137,8 @@ def program_definitions(*, program: Program) -> ProgramDefinitions:
         return cached[1]
     achievements = list(
         Achievement.objects.filter(campaign__program_id=program.pk,
-                                   campaign__state=Campaign.State.RUNNING)
+                                   campaign__state=Campaign.State.RUNNING,
+                                   disabled_at__isnull=True)
         .select_related("campaign__program", "classification")
         .order_by("pk")
     )

@@ -17,6 +17,7 @@ from achievements.services.achievements import (
     achievement_progress_rollback_event,
     achievement_update,
 )
+from achievements.services.lifecycle import achievement_disable, achievement_enable
 from achievements.services.streaks import (
     StreakOutcome,
     cycle_ledger,
@@ -41,6 +42,8 @@ __all__ = [
     "achievement_classification_attach",
     "achievement_create",
     "achievement_delete",
+    "achievement_disable",
+    "achievement_enable",
     "achievement_progress_record_event",
     "achievement_progress_rollback_event",
     "achievement_update",

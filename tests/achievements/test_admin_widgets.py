@@ -149,7 +149,7 @@ def test_achievement_change_page_says_why_locked_and_what_to_do_when_campaign_ru
     # then
     assert "Locked because its campaign “Spring” is running and 1 customer has progress" in page
     assert "add a new achievement (a new version)" in page
-    assert "disable its campaign" in page
+    assert "disable it" in page
 
 
 @pytest.mark.parametrize(
@@ -176,3 +176,34 @@ def test_achievement_dates_are_typed_and_shown_in_the_program_zone(admin_client)
                                     args=[achievement.pk])).content.decode()
     assert 'value="2026-01-01"' in page and 'value="00:00:00"' in page
     assert "In Europe/Amsterdam" in page
+
+
+def test_achievement_of_a_running_campaign_stops_counting_when_disabled_on_its_own(
+    admin_client
+):
+    # given: a running campaign with two achievements
+    from events.services import event_ingest
+
+    campaign = CampaignFactory(running=True)
+    kept = AchievementFactory(campaign=campaign, target=5, period="")
+    stopped = AchievementFactory(campaign=campaign, target=5, period="")
+    changelist = reverse("admin:achievements_achievement_changelist")
+    # when
+    response = admin_client.post(changelist, {"action": "disable_selected",
+                                              "_selected_action": [stopped.pk]})
+    now = datetime.now(tz=UTC)
+    event_ingest(program=campaign.program, now=now,
+                 data={"customer": "c-1", "type": "PURCHASE", "performed_on": now})
+    # then
+    assert response.status_code == 302
+    stopped.refresh_from_db()
+    campaign.refresh_from_db()
+    assert stopped.disabled_at is not None
+    assert campaign.state == "running"
+    assert kept.progress_records.count() == 1
+    assert stopped.progress_records.count() == 0
+    # and enabled again
+    admin_client.post(changelist, {"action": "enable_selected",
+                                   "_selected_action": [stopped.pk]})
+    stopped.refresh_from_db()
+    assert stopped.disabled_at is None
