@@ -56,6 +56,7 @@ db-reset: install
 # The whole suite on PostgreSQL (TEST_DATABASE_URL, or else the embedded server), then lint,
 # migrations and the OpenAPI schema.
 test: install-dev
+	@$(MAKE) --no-print-directory chromium
 	@$(EMBEDDED) --url-from TEST_DATABASE_URL -- $(MAKE) --no-print-directory check
 
 # What `make test` runs with DATABASE_URL set to the server to test on.
@@ -72,6 +73,12 @@ lint: install-dev
 schema: install-dev
 	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python manage.py spectacular \
 	  --validate --fail-on-warn --file /dev/null
+
+# Debian's headless Chromium for the browser tests (tests/browser, Playwright drives it; its
+# own browser download is never used). Installs only when /usr/bin/chromium is missing.
+.PHONY: chromium
+chromium:
+	bash bin/ensure-chromium.sh
 
 # Benchmarks (not part of `make test`): recreates the laurel_bench database, loads it, drives
 # gunicorn with wrk next to bare baselines and writes docs/benchmarks.md. See bench/README.md.

@@ -1,6 +1,7 @@
 """Admin for achievement definitions and progress, and for streak targets (target groups and
 enrolments). Writes go through services."""
 
+import copy
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -9,21 +10,26 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import widgets
 from django.contrib.auth import get_permission_codename
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
+from django.http import JsonResponse
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import ngettext
 
-from achievements import rules, selectors, services, streaks
+from achievements import periods, rules, selectors, services, streaks
+from achievements.forms import TIME_POINT_PARTS, AchievementForm
 from achievements.models import (
     Achievement,
     AchievementProgress,
+    CycleContribution,
+    CycleProgress,
     Enrolment,
+    ProgressContribution,
     StreakLevel,
     StreakLevelAchievement,
     Target,
@@ -33,24 +39,195 @@ from achievements.models import (
 )
 from achievements.services.streaks import GROUP_EDITABLE, group_time_zone
 from config.admin import ServiceErrorsAsFormErrors
-from config.api.fields import plain_number
 from config.exceptions import ApplicationError
 from loyalty.admin import (
     ProgramColumnWhenSeveral,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    TimeZoneChoice,
     compact_datetime,
     nowrap,
     plain_amount,
     stored,
 )
-from loyalty.models import Program
+from loyalty.formatting import human_amount, human_number, local_datetime, zone
+from loyalty.models import Campaign, Program
+
+# The schedule fields the live preview reads from the form, with the inputs they post.
+PREVIEW_FIELDS = {
+    "campaign": ("campaign",),
+    "activation_policy": ("activation_policy",),
+    "recurrence_policy": ("recurrence_policy",),
+    "period": ("period",),
+    "period_end_override": tuple(f"period_end_override_{i}" for i in range(6)),
+    "fixed_start_date": ("fixed_start_date_0", "fixed_start_date_1"),
+    "end_date": ("end_date_0", "end_date_1"),
+    "time_zone": ("time_zone",),
+}
+
+
+def schedule_preview_html(achievement: Achievement, *, now: datetime) -> str:
+    """When a customer whose first contributing event happens now would finish, computed by
+    the pure period engine (nothing is read but the campaign's program time zone)."""
+    try:
+        spec = periods.parse_period(achievement.period) if achievement.period else None
+        if achievement.period_end_override and spec is not None:
+            periods.validate_time_point(spec=spec, point=achievement.end_override)
+    except (periods.PeriodError, TypeError) as exc:
+        return format_html('<span class="errornote" style="display:inline">{}</span>',
+                           f"Cannot preview: {exc}")
+    if not achievement.time_zone and achievement.campaign_id is None:
+        return "Choose a campaign (its program's time zone applies) or a time zone to preview."
+    fixed = achievement.activation_policy == Achievement.ActivationPolicy.FIXED_SCHEDULE
+    if fixed and achievement.fixed_start_date is None:
+        return "A fixed schedule needs its fixed start date to preview."
+    tz = selectors.achievement_time_zone(achievement=achievement)
+    window = selectors.achievement_window_preview(achievement=achievement, at=now)
+    local_now = local_datetime(now, tz.key, seconds=True)
+    if window is None:
+        if achievement.fixed_start_date and now < achievement.fixed_start_date:
+            start = local_datetime(achievement.fixed_start_date, tz.key, seconds=True)
+            return f"Not open yet: the fixed schedule starts {start} ({tz.key})."
+        return "Closed: an event now would count for nothing."
+    if window.end is None:
+        return f"A customer starting now ({local_now}, {tz.key}) has no time limit."
+    end = window.end.astimezone(tz)
+    return format_html(
+        "A customer starting now ({}, {}) would finish by <strong>{}</strong>.",
+        local_now, tz.key, f"{end:%A} {local_datetime(window.end, tz.key, seconds=True)}",
+    )
+
+
+def human_duration(value: timedelta | None) -> str:
+    """3 days 4 h, 5 h 20 min, 12 min, 40 s."""
+    if value is None:
+        return "-"
+    seconds = int(value.total_seconds())
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if days:
+        return f"{days} day{'s' if days != 1 else ''}" + (f" {hours} h" if hours else "")
+    if hours:
+        return f"{hours} h" + (f" {minutes} min" if minutes else "")
+    return f"{minutes} min" if minutes else f"{seconds} s"
+
+
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f}%"
+
+
+def achievement_stats_view(achievement: Achievement, *, now: datetime,
+                           rewards: dict[str, Decimal]) -> dict:
+    """The numbers panel of an achievement's page (admin/laurel/stats_panel.html)."""
+    stats = selectors.achievement_stats(achievement=achievement, now=now)
+    tz = selectors.achievement_time_zone(achievement=achievement)
+    today = now.astimezone(tz).date()
+    days = [today - timedelta(days=i) for i in range(29, -1, -1)]
+    start = datetime.combine(days[0], datetime.min.time(), tzinfo=tz)
+    counts = selectors.completion_counts_by_day(
+        program=achievement.campaign.program, start=start, end=now, tz=tz,
+        achievement_ids=[achievement.pk])
+    paid = ", ".join(human_amount(v, code) for code, v in sorted(rewards.items())) or "none"
+    return {
+        "title": "How it is going",
+        "figures": [
+            ("Participants", human_number(stats.participants),
+             "Customers with at least one iteration."),
+            ("In progress", human_number(stats.in_progress), "Iterations running now."),
+            ("Completed", human_number(stats.completed), "Iterations completed."),
+            ("Expired", human_number(stats.expired),
+             "Iterations that ended without reaching the target."),
+            ("Completion rate", percent(stats.completion_rate),
+             "Participants who completed at least once."),
+            ("Median time to complete", human_duration(stats.median_time_to_complete),
+             "From an iteration's first progress to its completion."),
+            ("Rewards paid", paid, "What reward offers paid on its achievement events "
+             "(awards not cancelled)."),
+        ],
+        "charts": [{"key": "completions", "title": f"Completions per day ({tz.key})",
+                    "kind": "line"}],
+        "tables": [],
+        "data": {"completions": {
+            "labels": [d.isoformat() for d in days],
+            "series": [{"label": "Completions", "data": [counts.get(d, 0) for d in days]}],
+        }},
+    }
+
+
+def target_group_stats_view(group: TargetGroup, *, now: datetime) -> dict:
+    """The numbers panel of a target group's page (admin/laurel/stats_panel.html)."""
+    (distribution,) = selectors.streak_distributions(program=group.program,
+                                                     group_ids=[group.pk])
+    levels = selectors.level_reached_counts(group=group)
+    shares = selectors.cycle_shares(group=group, now=now)
+    tz = group_time_zone(group)
+    longest = max([0, *distribution.current, *distribution.longest])
+    lengths = list(range(0, longest + 1))
+    ended = [s for s in shares if s.state == "ENDED"]
+    met_share = (sum(s.met for s in ended) / sum(s.enrolled for s in ended)
+                 if ended and sum(s.enrolled for s in ended) else None)
+    return {
+        "title": "How it is going",
+        "figures": [
+            ("Enrolled", human_number(distribution.enrolled), "Active enrolments."),
+            ("In a running streak", human_number(sum(
+                n for length, n in distribution.current.items() if length >= 1)),
+             "Enrolled customers whose current streak is at least one met cycle."),
+            ("Longest streak", human_number(max(distribution.longest or [0])),
+             "The longest streak of any enrolled customer, in cycles."),
+            ("Met share of ended cycles", percent(met_share),
+             "Of the customers enrolled during the cycles that ended, the share that met "
+             "them."),
+        ],
+        "charts": [
+            {"key": "lengths", "title": "Customers per streak length (cycles)", "kind": "bar"},
+            {"key": "cycles", "title": f"Met and missed, cycle by cycle ({tz.key})",
+             "kind": "bar"},
+        ],
+        "tables": [
+            {"title": "Levels reached", "head": ["Level", "Met cycles needed", "Times reached"],
+             "rows": [(level.name, level.target_count_of_sequence, human_number(n))
+                      for level, n in levels]},
+            {"title": "Cycles", "head": ["Cycle", "Status", "Enrolled", "Met", "Missed",
+                                         "Met share"],
+             "rows": [(s.period.ref_code, s.state.capitalize(), human_number(s.enrolled),
+                       human_number(s.met), human_number(s.missed) if s.state == "ENDED"
+                       else "-", percent(s.met_share) if s.state != "UPCOMING" else "-")
+                      for s in shares]},
+        ],
+        "data": {
+            "lengths": {
+                "labels": [str(n) for n in lengths],
+                "series": [
+                    {"label": "Current streak",
+                     "data": [distribution.current.get(n, 0) for n in lengths]},
+                    {"label": "Longest streak",
+                     "data": [distribution.longest.get(n, 0) for n in lengths]},
+                ],
+            },
+            "cycles": {
+                "labels": [s.period.start_date.astimezone(tz).strftime("%d %b") for s in shares],
+                "series": [
+                    {"label": "Met", "data": [s.met for s in shares]},
+                    {"label": "Missed", "data": [s.missed for s in shares]},
+                ],
+                "options": {"scales": {"x": {"stacked": True},
+                                       "y": {"stacked": True, "beginAtZero": True}}},
+            },
+        },
+    }
 
 
 @admin.register(Achievement)
 class AchievementAdmin(ServiceErrorsAsFormErrors, admin.ModelAdmin):
+    form = AchievementForm
+    change_form_template = "admin/achievements/achievement/change_form.html"
     list_display = (
-        "title", "name", "campaign", "enabled", "target", "period", "recurrence_policy",
-        "activation_policy", "end_date", "has_progress",
+        "title", "name", "campaign", "target_display", "period", "recurrence_policy",
+        "activation_policy", "ends", "enabled", "has_progress",
     )
+    actions = ("disable_selected", "enable_selected")
     list_filter = ("enabled", "recurrence_policy", "activation_policy", "campaign__state",
                    "campaign__program", "campaign")
     search_fields = ("name", "title", "description")
@@ -78,6 +255,28 @@ class AchievementAdmin(ServiceErrorsAsFormErrors, admin.ModelAdmin):
     )
     readonly_fields = ("schedule_preview", "created_by", "created_at", "updated_at")
 
+    class Media:
+        js = ("laurel/achievement_preview.js",)
+
+    @admin.action(description="Disable selected achievements (their campaign runs on)",
+                  permissions=["change"])
+    def disable_selected(self, request, queryset):
+        done = sum(services.achievement_switch(achievement=a, enabled=False)
+                   for a in queryset)
+        self.message_user(request, ngettext(
+            "Disabled %d achievement: no event counts for it from now on; progress and "
+            "rewards so far stay.",
+            "Disabled %d achievements: no event counts for them from now on; progress and "
+            "rewards so far stay.", done) % done, messages.SUCCESS)
+
+    @admin.action(description="Enable selected achievements again", permissions=["change"])
+    def enable_selected(self, request, queryset):
+        done = sum(services.achievement_switch(achievement=a, enabled=True) for a in queryset)
+        self.message_user(request, ngettext(
+            "Enabled %d achievement: events count for it again from now on.",
+            "Enabled %d achievements: events count for them again from now on.", done)
+            % done, messages.SUCCESS)
+
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(
             has_progress=Exists(AchievementProgress.objects.filter(achievement=OuterRef("pk")))
@@ -87,26 +286,151 @@ class AchievementAdmin(ServiceErrorsAsFormErrors, admin.ModelAdmin):
     def has_progress(self, obj: Achievement) -> bool:
         return obj.has_progress
 
+    @admin.display(description="Target", ordering="target")
+    def target_display(self, obj: Achievement) -> str:
+        return human_number(obj.target)
+
+    @admin.display(description="Ends", ordering="end_date")
+    def ends(self, obj: Achievement) -> str:
+        if obj.end_date is None:
+            return "-"
+        tz = obj.time_zone or obj.campaign.program.time_zone
+        return nowrap(local_datetime(obj.end_date, tz))
+
     @admin.display(description="Preview")
     def schedule_preview(self, obj: Achievement | None) -> str:
-        if obj is None or obj.pk is None:
-            return "Save to see when a customer starting now would finish."
-        now = timezone.now()
-        tz = selectors.achievement_time_zone(achievement=obj)
-        window = selectors.achievement_window_preview(achievement=obj, at=now)
-        local_now = now.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
-        if window is None:
-            if obj.fixed_start_date and now < obj.fixed_start_date:
-                start = obj.fixed_start_date.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
-                return f"Not open yet: the fixed schedule starts {start} ({tz.key})."
-            return "Closed: an event now would count for nothing."
-        if window.end is None:
-            return f"A customer starting now ({local_now} {tz.key}) has no time limit."
-        end = window.end.astimezone(tz).strftime("%A %Y-%m-%d %H:%M:%S")
-        return format_html(
-            "A customer starting now ({} {}) would finish by <strong>{}</strong>.",
-            local_now, tz.key, end,
+        """Updated while the form is edited (laurel/achievement_preview.js asks
+        `preview_view`), so the manager sees the effect before saving."""
+        url = reverse("admin:achievements_achievement_preview")
+        if obj is not None and obj.pk is not None:
+            url += f"?object_id={obj.pk}"
+            text = schedule_preview_html(obj, now=timezone.now())
+        else:
+            text = "Fill in the schedule to see when a customer starting now would finish."
+        return format_html('<div id="laurel-schedule-preview" data-url="{}" '
+                           'aria-live="polite">{}</div>', url, text)
+
+    def get_urls(self):
+        return [
+            path("preview/", self.admin_site.admin_view(self.preview_view),
+                 name="achievements_achievement_preview"),
+            *super().get_urls(),
+        ]
+
+    def form_time_zone(self, request, obj: Achievement | None) -> str:
+        """The zone the form's dates are typed and shown in: the achievement's own, else
+        its program's; on a new one, what the form posts (time zone, else campaign)."""
+        data = request.POST if request.method == "POST" else request.GET
+        typed = data.get("time_zone")
+        if typed is not None and "time_zone" not in self.get_readonly_fields(request, obj):
+            if typed:
+                return typed
+            campaign_id = data.get("campaign")
+            if campaign_id and campaign_id.isdigit():
+                program = Program.objects.filter(campaigns=int(campaign_id)).first()
+                if program is not None:
+                    return program.time_zone
+        if obj is not None:
+            return obj.time_zone or obj.campaign.program.time_zone
+        return timezone.get_current_timezone_name()
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """Dates in the form are the program's wall time (fixed start, end date), like every
+        time Laurel shows: Django parses and renders them in the active zone."""
+        obj = self.get_object(request, object_id) if object_id else None
+        with timezone.override(zone(self.form_time_zone(request, obj))):
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            if hasattr(response, "render"):
+                response.render()  # here, while the zone is active
+            return response
+
+    def preview_view(self, request):
+        """JSON `{"html": ...}`: the schedule preview for the form as typed, unsaved. Fields
+        the form does not post (locked ones) keep their stored values."""
+        obj = None
+        if request.GET.get("object_id"):
+            obj = self.get_object(request, request.GET["object_id"])
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        candidate = copy.copy(obj) if obj is not None else Achievement()
+        form = AchievementForm(data=request.GET, instance=Achievement())
+        with timezone.override(zone(self.form_time_zone(request, obj))):
+            form.is_valid()  # partial input: only the schedule fields are read
+        errors = []
+        for field, inputs in PREVIEW_FIELDS.items():
+            if not any(name in request.GET for name in inputs):
+                continue
+            if field in form.errors:
+                errors.append(f"{form.fields[field].label or field}: {form.errors[field][0]}")
+            elif field in form.cleaned_data:
+                value = form.cleaned_data[field]
+                if field == "campaign":
+                    candidate.campaign = value
+                else:
+                    setattr(candidate, field, value if value is not None or field not in (
+                        "period", "time_zone") else "")
+        if errors:
+            html = format_html('<span class="errornote" style="display:inline">{}</span>',
+                               "Cannot preview: " + "; ".join(errors))
+        else:
+            html = schedule_preview_html(candidate, now=timezone.now())
+        return JsonResponse({"html": str(html)})
+
+    def lock_reasons(self, obj: Achievement) -> list[str]:
+        reasons = []
+        if obj.campaign.state == Campaign.State.RUNNING:
+            reasons.append(f"its campaign “{obj.campaign.name}” is running")
+        customers = selectors.achievement_participant_count(achievement=obj)
+        if customers:
+            reasons.append(ngettext("%d customer has progress in it",
+                                    "%d customers have progress in it", customers) % customers)
+        return reasons
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or not selectors.achievement_is_locked(achievement=obj):
+            return fieldsets
+        reasons = " and ".join(self.lock_reasons(obj)) or "customers have progress in it"
+        notice = format_html(
+            '<p class="laurel-locked"><strong>Locked because {}.</strong> Only the title and '
+            "description change now, so that every customer is counted by the same rules. "
+            "What you can do instead: to count differently, add a new achievement (a new "
+            "version) and start it when ready; to stop this one on its own, disable it (the "
+            "list's action <em>Disable selected achievements</em>): its campaign runs on and "
+            "progress made so far stays.</p>", reasons,
         )
+        locked = []
+        for name, options in fieldsets:
+            if name in ("Goal", "Schedule"):
+                description = options.get("description", "")
+                fields = tuple(self.LOCKED_DISPLAYS.get(f, f) for f in options["fields"])
+                options = {**options, "fields": fields,
+                           "description": notice + mark_safe(description)}
+            locked.append((name, options))
+        return locked
+
+    # A locked field shown for people rather than as stored (10.000000, ["PURCHASE"]).
+    LOCKED_DISPLAYS = {"target": "target_locked", "event_types": "event_types_locked",
+                       "period_end_override": "period_end_override_locked"}
+
+    @admin.display(description="Target")
+    def target_locked(self, obj: Achievement) -> str:
+        return human_number(obj.target)
+
+    @admin.display(description="Event types")
+    def event_types_locked(self, obj: Achievement) -> str:
+        labels = dict(AchievementForm.base_fields["event_types"].choices)
+        return ", ".join(labels.get(t, t) for t in obj.event_types) or "Every activity type"
+
+    @admin.display(description="Period end override")
+    def period_end_override_locked(self, obj: Achievement) -> str:
+        point = obj.period_end_override
+        if not point:
+            return "-"
+        parts = [f"{label.lower()} {point[key]}" for key, label in TIME_POINT_PARTS[:3]
+                 if point.get(key) is not None]
+        clock = f"{point['hour']:02d}:{point['minute']:02d}:{point['second']:02d}"
+        return ", ".join([*parts, f"at {clock}"])
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -115,10 +439,8 @@ class AchievementAdmin(ServiceErrorsAsFormErrors, admin.ModelAdmin):
         if selectors.achievement_is_locked(achievement=obj):
             editable = set(Achievement.ALWAYS_EDITABLE)
             locked = [f for f in services.EDITABLE_FIELDS if f not in editable]
-            return (*always, *locked)
+            return (*always, *locked, *self.LOCKED_DISPLAYS.values())
         return always
-
-    actions = ("enable_selected", "disable_selected")
 
     def save_model(self, request, obj, form, change):
         enabled = form.cleaned_data.get("enabled", True)
@@ -140,42 +462,56 @@ class AchievementAdmin(ServiceErrorsAsFormErrors, admin.ModelAdmin):
         )
         obj.pk = services.achievement_enable(achievement=achievement, enabled=enabled).pk
 
-    def _switch(self, request, queryset, *, enabled: bool) -> None:
-        count = 0
-        for achievement in queryset:
-            if achievement.enabled != enabled:
-                services.achievement_enable(achievement=achievement, enabled=enabled)
-                count += 1
-        self.message_user(request, ngettext(
-            "%(count)d achievement %(done)s.", "%(count)d achievements %(done)s.", count,
-        ) % {"count": count, "done": "enabled" if enabled else "disabled"}, messages.SUCCESS)
-
-    @admin.action(description="Enable selected achievements (count events again)",
-                  permissions=["change"])
-    def enable_selected(self, request, queryset):
-        self._switch(request, queryset, enabled=True)
-
-    @admin.action(description="Disable selected achievements (stop counting; progress stays)",
-                  permissions=["change"])
-    def disable_selected(self, request, queryset):
-        self._switch(request, queryset, enabled=False)
-
     def has_delete_permission(self, request, obj=None):
         if obj is None:
             return super().has_delete_permission(request)
         return not selectors.achievement_is_locked(achievement=obj)
 
 
+class ProgressContributionInline(ReadOnlyInline, admin.TabularInline):
+    model = ProgressContribution
+    fields = ("customer_event_id", "delta_display", "completed_iteration", "reversed_at",
+              "created_at")
+    readonly_fields = fields
+    verbose_name_plural = "contributions (which event added what)"
+
+    @admin.display(description="Added")
+    def delta_display(self, obj: ProgressContribution) -> str:
+        return human_number(obj.delta, signed=True)
+
+
 @admin.register(AchievementProgress)
-class AchievementProgressAdmin(admin.ModelAdmin):
-    list_display = ("achievement", "customer", "status", "progress_bar", "start_date",
-                    "end_date", "completion_date")
+class AchievementProgressAdmin(ReadOnlyAdmin):
+    """Iterations are written by event processing and the jobs only: deleting one would let a
+    one-time achievement complete (and pay) a second time. A cancelled event takes its
+    contribution back; a wallet correction fixes money."""
+
+    list_display = ("achievement", "customer", "status", "progress_bar", "starts", "ends",
+                    "completed")
     list_filter = ("status", "achievement__campaign__program", "achievement")
     search_fields = ("=customer__integration_id", "achievement__name", "achievement__title")
-    list_select_related = ("achievement", "customer")
+    list_select_related = ("achievement__campaign__program", "customer")
     date_hierarchy = "start_date"
     show_full_result_count = False
     readonly_fields = [f.name for f in AchievementProgress._meta.fields]
+    inlines = (ProgressContributionInline,)
+
+    def _local(self, obj: AchievementProgress, value) -> str:
+        achievement = obj.achievement
+        return nowrap(compact_datetime(value, achievement.time_zone
+                                       or achievement.campaign.program.time_zone)) if value else "-"
+
+    @admin.display(description="Started", ordering="start_date")
+    def starts(self, obj: AchievementProgress) -> str:
+        return self._local(obj, obj.start_date)
+
+    @admin.display(description="Ends", ordering="end_date")
+    def ends(self, obj: AchievementProgress) -> str:
+        return self._local(obj, obj.end_date)
+
+    @admin.display(description="Completed", ordering="completion_date")
+    def completed(self, obj: AchievementProgress) -> str:
+        return self._local(obj, obj.completion_date)
 
     @admin.display(description="Progress")
     def progress_bar(self, obj: AchievementProgress) -> str:
@@ -185,14 +521,44 @@ class AchievementProgressAdmin(admin.ModelAdmin):
             '<div style="width:120px;background:#eee;border-radius:3px" title="{} / {}">'
             '<div style="width:{}%;background:#417690;height:10px;border-radius:3px"></div>'
             "</div>",
-            plain_number(obj.progress), plain_number(target), percent,
+            human_number(obj.progress), human_number(target), percent,
         )
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
+class CycleContributionInline(ReadOnlyInline, admin.TabularInline):
+    model = CycleContribution
+    fields = ("customer_event_id", "delta", "visit_day", "reversed_at")
+    readonly_fields = fields
+
+
+@admin.register(CycleProgress)
+class CycleProgressAdmin(ReadOnlyAdmin):
+    """A customer's value in one cycle: written by event processing and the cycle jobs."""
+
+    list_display = ("enrolment", "target", "period", "value_display", "met_at", "final")
+    list_filter = ("final", "target__group__program", "target__group")
+    search_fields = ("=enrolment__customer__integration_id",)
+    list_select_related = ("enrolment__customer", "enrolment__group", "target", "period")
+    show_full_result_count = False
+    readonly_fields = ("enrolment", "target", "period", "value", "met_at", "final",
+                       "updated_at")
+    inlines = (CycleContributionInline,)
+
+    @admin.display(description="Value", ordering="value")
+    def value_display(self, obj: CycleProgress) -> str:
+        return human_number(obj.value)
+
+
+@admin.register(StreakLevelAchievement)
+class StreakLevelAchievementAdmin(ReadOnlyAdmin):
+    """Levels reached: once per enrolment epoch (a database constraint), never edited."""
+
+    list_display = ("level", "enrolment", "epoch", "achieved_at", "revoked_at")
+    list_filter = ("level__group__program", "level__group")
+    search_fields = ("=enrolment__customer__integration_id",)
+    list_select_related = ("level", "enrolment__customer", "enrolment__group")
+    show_full_result_count = False
+    readonly_fields = ("enrolment", "level", "epoch", "achieved_at", "cycle", "revoked_at")
 
 
 # Streak targets (Capillary's target groups)
@@ -245,7 +611,7 @@ def streak_view(streak: selectors.CustomerStreak, *, now: datetime) -> dict:
         period = row.period
         first = period.start_date.astimezone(tz)
         last = (period.end_date - timedelta(microseconds=1)).astimezone(tz)
-        value, target = plain_amount(row.value), plain_amount(row.target)
+        value, target = human_number(row.value), human_number(row.target)
         title = (f"{period.ref_code} · {first:%a %d %b %Y} to {last:%a %d %b %Y} · "
                  f"{value} / {target} · {STATE_LABELS.get(row.state, row.state)}")
         if not row.counted:
@@ -659,7 +1025,8 @@ class StreakLevelInline(GroupPartInline, admin.TabularInline):
 
 
 @admin.register(TargetGroup)
-class TargetGroupAdmin(ProgramColumnWhenSeveral, ServiceValidationAsFormErrors, admin.ModelAdmin):
+class TargetGroupAdmin(ProgramColumnWhenSeveral, TimeZoneChoice, ServiceValidationAsFormErrors,
+                       admin.ModelAdmin):
     change_form_template = "admin/achievements/targetgroup/change_form.html"
     list_display = ("name", "program", "tracking_type", "frequency_display", "periods_count",
                     "levels_display", "active", "enrolled_count")
@@ -681,7 +1048,8 @@ class TargetGroupAdmin(ProgramColumnWhenSeveral, ServiceValidationAsFormErrors, 
             "fields": ("program", "name", "description", "active"),
             "description": f"After creation only the group's {_editable_words()}, the "
             "targets' name, description and condition, and the target of each period change; "
-            "the rest is fixed.",
+            "the rest is fixed, because customers' cycles and streaks are counted by it. To "
+            "track differently, add a new group and set this one inactive.",
         }),
         ("Tracking", {"fields": ("tracking_type", "target_evaluation_type")}),
         ("Cycles", {"fields": (("frequency_type", "frequency"), "recurring_cycles",
@@ -771,6 +1139,13 @@ class TargetGroupAdmin(ProgramColumnWhenSeveral, ServiceValidationAsFormErrors, 
                            active, f" ({total - active} unenrolled)" if total > active else "")
 
     # Add: one page, one service call. Change: only what target_group_update allows.
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        group = self.get_object(request, object_id)
+        if group is not None and request.method == "GET":
+            extra_context = {**(extra_context or {}),
+                             "stats": target_group_stats_view(group, now=timezone.now())}
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def get_changeform_initial_data(self, request):
         initial = {"tracking_type": TargetGroup.TrackingType.STREAKS}
         programs = list(Program.objects.values_list("pk", flat=True)[:2])
@@ -909,7 +1284,7 @@ class EnrolmentAdmin(admin.ModelAdmin):
 
     @admin.display(description="Enrolled at", ordering="enrolled_at")
     def enrolled(self, obj: Enrolment) -> str:
-        return nowrap(compact_datetime(obj.enrolled_at))
+        return nowrap(compact_datetime(obj.enrolled_at, obj.group.program.time_zone))
 
     @admin.display(description="Cycles")
     def ledger(self, obj: Enrolment) -> str:

@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 
 from achievements import periods, rules
+from loyalty.event_types import event_type_problem
 from loyalty.models import Campaign, Classification, Customer, TimeStampedModel
 from loyalty.validators import validate_time_zone
 
@@ -26,12 +27,6 @@ validate_achievement_name = RegexValidator(
     "(at least 2 characters, e.g. Order50Discount).",
     code="invalid_name",
 )
-validate_event_type = RegexValidator(
-    r"^[A-Z][A-Z0-9_]*$",
-    "Event types are upper-case words such as PURCHASE or CUSTOM.",
-    code="invalid_event_type",
-)
-
 
 # The largest value a DecimalField(max_digits=20, decimal_places=6) column holds.
 MAX_AMOUNT = Decimal("99999999999999.999999")
@@ -250,10 +245,9 @@ class Achievement(TimeStampedModel):
             error("event_types", "eventTypes must be a list of event types.")
         else:
             for event_type in self.event_types:
-                try:
-                    validate_event_type(event_type if isinstance(event_type, str) else "")
-                except ValidationError as exc:
-                    error("event_types", f"'{event_type}': {exc.messages[0]}")
+                problem = event_type_problem(event_type)
+                if problem:
+                    error("event_types", problem)
         for field, kind in (("progress_condition", "condition"),
                             ("progress_increment", "increment")):
             try:
@@ -347,6 +341,13 @@ class AchievementProgress(models.Model):
             models.Index(
                 fields=["end_date"], name="achievement_progress_open_end",
                 condition=Q(status="inprogress"),
+            ),
+            # Completions per day (the dashboard, an achievement's page): only completed
+            # iterations are in it, so it costs a write on completion, not on every event.
+            models.Index(
+                fields=["achievement", "completion_date"],
+                name="achievement_progress_completed", include=["status"],
+                condition=Q(completion_date__isnull=False),
             ),
         ]
 
@@ -612,6 +613,12 @@ class Enrolment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["group", "customer"],
                                     name="enrolment_one_per_customer_and_group"),
+        ]
+        indexes = [
+            # Streak length distributions and running streaks (the dashboard), index-only.
+            # Enrolments change once per cycle, not per event, so the write cost is small.
+            models.Index(fields=["group", "active", "current_count", "longest_count"],
+                         name="enrolment_streak_lengths"),
         ]
 
     def __str__(self) -> str:

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
 from zoneinfo import ZoneInfo
@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from django.db import connection
 from django.db.models import (
     Case,
+    Count,
     Exists,
     F,
     OuterRef,
@@ -20,6 +21,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import TruncDate
 
 from achievements import periods, streaks
 from achievements.models import (
@@ -57,6 +59,13 @@ def achievement_has_progress(*, achievement: Achievement) -> bool:
     if annotated is not None:
         return annotated
     return AchievementProgress.objects.filter(achievement=achievement).exists()
+
+
+def achievement_participant_count(*, achievement: Achievement) -> int:
+    """Customers with any iteration of the achievement (one index range of
+    achievement_progress_sequence_unique, which leads with the achievement and customer)."""
+    return (AchievementProgress.objects.filter(achievement=achievement)
+            .values("customer_id").distinct().count())
 
 
 def achievement_time_zone(*, achievement: Achievement) -> ZoneInfo:
@@ -437,3 +446,248 @@ def customer_streak_list(*, customer: Customer, now: datetime,
                                      longest_count=max(longest, count.current),
                                      levels=levels, cycles=rows))
     return result
+
+
+# Dashboard and definition figures
+# ------------------------------------------------------------------------------
+# Bounded reads: each is a range of one index (named in its docstring) and touches the
+# rows of one program's definitions only, never a full scan of the progress tables.
+@dataclass(frozen=True)
+class AchievementFunnel:
+    """One achievement's customers and iterations: `started` customers (any iteration),
+    iterations `in_progress`, `completed` and `expired` as of `now` (a stored in-progress
+    iteration whose end has passed counts as expired, whatever the jobs have done yet)."""
+
+    achievement_id: int
+    title: str
+    started: int
+    in_progress: int
+    completed: int
+    expired: int
+
+
+def _stale_in_progress(*, achievement_ids: list[int], now: datetime) -> dict[int, int]:
+    """In-progress iterations whose end has passed, per achievement: read through the
+    partial index achievement_progress_open_end (status = inprogress, by end_date), which
+    holds only what the expiry job has not closed yet."""
+    return dict(
+        AchievementProgress.objects.filter(achievement_id__in=achievement_ids,
+                                           status=AchievementProgress.Status.INPROGRESS,
+                                           end_date__lte=now)
+        .order_by().values("achievement_id").annotate(n=Count("*"))
+        .values_list("achievement_id", "n")
+    )
+
+
+def achievement_funnels(*, program: Program, now: datetime,
+                        achievement_ids: list[int] | None = None) -> list[AchievementFunnel]:
+    """The completion funnel of each of a program's achievements (or of those ids).
+
+    Status counts come index-only from achievement_progress_by_status (achievement, status);
+    started customers from achievement_progress_sequence_unique (achievement, customer,
+    sequence); the stale in-progress correction from the partial open-end index."""
+    achievements = Achievement.objects.filter(campaign__program=program).order_by("pk")
+    if achievement_ids is not None:
+        achievements = achievements.filter(pk__in=achievement_ids)
+    titles = dict(achievements.values_list("pk", "title"))
+    ids = list(titles)
+    by_status: dict[tuple[int, str], int] = {
+        (a, s): n for a, s, n in
+        AchievementProgress.objects.filter(achievement_id__in=ids).order_by()
+        .values("achievement_id", "status").annotate(n=Count("*"))
+        .values_list("achievement_id", "status", "n")
+    }
+    started = dict(
+        AchievementProgress.objects.filter(achievement_id__in=ids).order_by()
+        .values("achievement_id").annotate(n=Count("customer_id", distinct=True))
+        .values_list("achievement_id", "n")
+    )
+    stale = _stale_in_progress(achievement_ids=ids, now=now)
+    status = AchievementProgress.Status
+    return [
+        AchievementFunnel(
+            achievement_id=pk, title=titles[pk], started=started.get(pk, 0),
+            in_progress=by_status.get((pk, status.INPROGRESS), 0) - stale.get(pk, 0),
+            completed=by_status.get((pk, status.COMPLETED), 0),
+            expired=by_status.get((pk, status.EXPIRED), 0) + stale.get(pk, 0),
+        )
+        for pk in ids
+    ]
+
+
+def completion_counts_by_day(*, program: Program, start: datetime, end: datetime,
+                             tz: ZoneInfo,
+                             achievement_ids: list[int] | None = None) -> dict[date, int]:
+    """Iterations completed per local day of [start, end), by their completion date: one
+    range per achievement of the partial index achievement_progress_completed
+    (achievement, completion_date) INCLUDE (status), index-only."""
+    if achievement_ids is None:
+        achievement_ids = list(Achievement.objects.filter(campaign__program=program)
+                               .values_list("pk", flat=True))
+    rows = (AchievementProgress.objects.filter(
+        achievement_id__in=achievement_ids, completion_date__gte=start,
+        completion_date__lt=end, status=AchievementProgress.Status.COMPLETED)
+        .order_by().annotate(day=TruncDate("completion_date", tzinfo=tz))
+        .values("day").annotate(n=Count("*")).values_list("day", "n"))
+    return dict(rows)
+
+
+def completion_count(*, program: Program, start: datetime, end: datetime) -> int:
+    return sum(completion_counts_by_day(program=program, start=start, end=end,
+                                        tz=ZoneInfo("UTC")).values())
+
+
+@dataclass(frozen=True)
+class AchievementStats:
+    participants: int
+    in_progress: int
+    completed: int
+    expired: int
+    completers: int
+    completion_rate: float | None  # completers / participants
+    median_time_to_complete: timedelta | None
+
+
+def achievement_stats(*, achievement: Achievement, now: datetime) -> AchievementStats:
+    """An achievement's numbers for its admin page. The funnel as in `achievement_funnels`;
+    completers (customers with a completed iteration) and the median time from an
+    iteration's first progress to its completion read only the completed iterations, through
+    achievement_progress_by_status (achievement, status)."""
+    funnel = achievement_funnels(program=achievement.campaign.program, now=now,
+                                 achievement_ids=[achievement.pk])[0]
+    completed = AchievementProgress.objects.filter(
+        achievement=achievement, status=AchievementProgress.Status.COMPLETED,
+        completion_date__isnull=False)
+    completers = completed.values("customer_id").distinct().count()
+    median = None
+    if funnel.completed:
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY "
+                    "EXTRACT(EPOCH FROM completion_date - start_date)) "
+                    f"FROM {AchievementProgress._meta.db_table} WHERE achievement_id = %s "
+                    "AND status = %s AND completion_date IS NOT NULL",
+                    [achievement.pk, AchievementProgress.Status.COMPLETED],
+                )
+                seconds = cursor.fetchone()[0]
+        else:  # SQLite: the same median in Python
+            spans = sorted((c - s).total_seconds() for s, c in
+                           completed.values_list("start_date", "completion_date"))
+            middle = len(spans) // 2
+            seconds = (spans[middle] if len(spans) % 2 else
+                       (spans[middle - 1] + spans[middle]) / 2) if spans else None
+        median = timedelta(seconds=float(seconds)) if seconds is not None else None
+    rate = completers / funnel.started if funnel.started else None
+    return AchievementStats(
+        participants=funnel.started, in_progress=funnel.in_progress,
+        completed=funnel.completed, expired=funnel.expired, completers=completers,
+        completion_rate=rate, median_time_to_complete=median,
+    )
+
+
+# Streaks
+def _streak_groups(program: Program) -> QuerySet[TargetGroup]:
+    return TargetGroup.objects.filter(program=program, tracking_type__in=TargetGroup.STREAK_TYPES)
+
+
+def running_streak_count(*, program: Program) -> int:
+    """Customers (active enrolments) whose current streak is at least one cycle, over the
+    program's streak groups: a range of enrolment_streak_lengths (group, active,
+    current_count, longest_count) per group, index-only."""
+    return Enrolment.objects.filter(group__in=_streak_groups(program), active=True,
+                                    current_count__gte=1).count()
+
+
+def streak_enrolled_count(*, program: Program) -> int:
+    return Enrolment.objects.filter(group__in=_streak_groups(program), active=True).count()
+
+
+@dataclass(frozen=True)
+class StreakDistribution:
+    group_id: int
+    name: str
+    enrolled: int
+    current: dict[int, int]  # streak length -> customers
+    longest: dict[int, int]
+
+
+def streak_distributions(*, program: Program,
+                         group_ids: list[int] | None = None) -> list[StreakDistribution]:
+    """How many active enrolments have each current and longest streak length, per streak
+    group: two GROUP BYs over enrolment_streak_lengths (group, active, current_count,
+    longest_count), index-only; bounded by the group's enrolments, not by events."""
+    groups = _streak_groups(program).order_by("name")
+    if group_ids is not None:
+        groups = TargetGroup.objects.filter(program=program, pk__in=group_ids).order_by("name")
+    names = dict(groups.values_list("pk", "name"))
+    active = Enrolment.objects.filter(group_id__in=list(names), active=True).order_by()
+    current: dict[int, dict[int, int]] = {pk: {} for pk in names}
+    longest: dict[int, dict[int, int]] = {pk: {} for pk in names}
+    for group_id, length, n in (active.values("group_id", "current_count")
+                                .annotate(n=Count("*"))
+                                .values_list("group_id", "current_count", "n")):
+        current[group_id][length] = n
+    for group_id, length, n in (active.values("group_id", "longest_count")
+                                .annotate(n=Count("*"))
+                                .values_list("group_id", "longest_count", "n")):
+        longest[group_id][length] = n
+    return [
+        StreakDistribution(group_id=pk, name=names[pk], enrolled=sum(current[pk].values()),
+                           current=dict(sorted(current[pk].items())),
+                           longest=dict(sorted(longest[pk].items())))
+        for pk in names
+    ]
+
+
+def level_reached_counts(*, group: TargetGroup) -> list[tuple[StreakLevel, int]]:
+    """Each level of the group with how many times it was reached (not revoked): one GROUP BY
+    over the level_id index of the levels reached."""
+    counts = dict(StreakLevelAchievement.objects.filter(level__group=group,
+                                                        revoked_at__isnull=True)
+                  .order_by().values("level_id").annotate(n=Count("*"))
+                  .values_list("level_id", "n"))
+    return [(level, counts.get(level.pk, 0))
+            for level in group.levels.order_by("target_count_of_sequence")]
+
+
+@dataclass(frozen=True)
+class CycleShare:
+    period: TargetPeriod
+    state: str  # ENDED, RUNNING or UPCOMING (period_status)
+    enrolled: int  # customers enrolled during the cycle
+    met: int
+
+    @property
+    def missed(self) -> int:
+        return max(self.enrolled - self.met, 0) if self.state == "ENDED" else 0
+
+    @property
+    def met_share(self) -> float | None:
+        return self.met / self.enrolled if self.enrolled else None
+
+
+def cycle_shares(*, group: TargetGroup, now: datetime) -> list[CycleShare]:
+    """Per cycle of the group: customers enrolled while it ran, how many met it (a met
+    cycle of any of the group's targets), and so the missed share of closed cycles. Two
+    GROUP BYs: cycles met through the period_id index of the cycle rows, enrolments
+    overlapping each period through the unique (group, customer) index; bounded by the
+    group's at most 100 periods and its enrolments, never by events."""
+    periods_ = list(group.periods.order_by("position"))
+    met = dict(CycleProgress.objects.filter(period__in=periods_, met_at__isnull=False)
+               .order_by().values("period_id")
+               .annotate(n=Count("enrolment_id", distinct=True))
+               .values_list("period_id", "n"))
+    enrolled = dict(
+        TargetPeriod.objects.filter(pk__in=[p.pk for p in periods_]).order_by()
+        .annotate(n=Count("group__enrolments", filter=(
+            Q(group__enrolments__enrolled_at__lt=F("end_date"))
+            & (Q(group__enrolments__unenrolled_at__isnull=True)
+               | Q(group__enrolments__unenrolled_at__gt=F("start_date"))))))
+        .values_list("pk", "n")
+    )
+    return [
+        CycleShare(period=p, state=period_status(start=p.start_date, end=p.end_date, now=now),
+                   enrolled=enrolled.get(p.pk, 0), met=met.get(p.pk, 0))
+        for p in periods_
+    ]

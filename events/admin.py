@@ -18,13 +18,19 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import ngettext
 
 from achievements import selectors as achievement_selectors
-from achievements.admin import EnrolmentAdmin, streak_view
-from achievements.models import AchievementProgress, Enrolment
+from achievements.admin import (
+    AchievementAdmin,
+    EnrolmentAdmin,
+    achievement_stats_view,
+    streak_view,
+)
+from achievements.models import Achievement, AchievementProgress, Enrolment
 from config.exceptions import ApplicationError
 from events import selectors, services
 from events.models import CustomerEvent
 from loyalty import selectors as loyalty_selectors
-from loyalty.admin import CustomerAdmin, compact_datetime, nowrap, plain_amount
+from loyalty.admin import CustomerAdmin, compact_datetime, nowrap
+from loyalty.formatting import human_amount, human_number
 from loyalty.models import AwardTransaction, Classification, Customer, RewardOffer
 
 CUSTOMER_EVENT_LIMIT = 50
@@ -76,7 +82,7 @@ class CustomerEventAdmin(admin.ModelAdmin):
                    ("classification", ProgramClassificationFilter))
     search_fields = ("=customer__integration_id", "=external_system_reference_number")
     search_help_text = "A customer's integration id or an external reference number, exactly."
-    list_select_related = ("customer", "classification")
+    list_select_related = ("program", "customer", "classification")
     ordering = ("-performed_on", "-id")
     date_hierarchy = "performed_on"
     show_full_result_count = False
@@ -106,11 +112,11 @@ class CustomerEventAdmin(admin.ModelAdmin):
 
     @admin.display(description="Performed on", ordering="performed_on")
     def performed(self, obj: CustomerEvent) -> str:
-        return nowrap(compact_datetime(obj.performed_on))
+        return nowrap(compact_datetime(obj.performed_on, obj.program.time_zone))
 
     @admin.display(description="Amount", ordering="amount")
     def amount_display(self, obj: CustomerEvent) -> str:
-        return plain_amount(obj.amount)
+        return nowrap(human_amount(obj.amount))
 
     @admin.display(description="External reference",
                    ordering="external_system_reference_number")
@@ -143,9 +149,10 @@ class CustomerEventAdmin(admin.ModelAdmin):
             "<td>{} {}</td><td>{}</td></tr>",
             (
                 (reverse("admin:loyalty_awardtransaction_change", args=[row.pk]),
-                 compact_datetime(row.created_at), numbers[row.customer_event_id],
+                 compact_datetime(row.created_at, obj.program.time_zone),
+                 numbers[row.customer_event_id],
                  row.get_kind_display(), row.get_state_display(),
-                 plain_amount(row.amount, signed=True), row.currency.code, row.reason or "")
+                 human_amount(row.amount, signed=True), row.currency.code, row.reason or "")
                 for row in rows
             ),
         )
@@ -311,8 +318,8 @@ class CustomerActivityAdmin(CustomerAdmin):
                 "campaign": achievement.campaign.name,
                 "status": standing.status,
                 "status_label": STATUS_LABELS.get(standing.status, standing.status),
-                "progress": plain_amount(standing.progress),
-                "target": plain_amount(target),
+                "progress": human_number(standing.progress),
+                "target": human_number(target),
                 "percent": min(100, int(standing.progress * 100 / target)) if target else 0,
                 "start_date": record.start_date if record else None,
                 "end_date": record.end_date if record else None,
@@ -340,7 +347,7 @@ class CustomerActivityAdmin(CustomerAdmin):
                 "number": event.number,
                 "type": event.get_type_display(),
                 "classification": event.classification.name if event.classification else "",
-                "amount": plain_amount(event.amount),
+                "amount": human_amount(event.amount),
                 "performed_on": event.performed_on,
                 "state": event.life_cycle_state,
                 "state_label": event.get_life_cycle_state_display(),
@@ -365,7 +372,7 @@ class CustomerActivityAdmin(CustomerAdmin):
         return {
             "wallet_balances": [
                 {"code": b.currency.code, "name": b.currency.name,
-                 "balance": plain_amount(b.balance)}
+                 "balance": human_amount(b.balance)}
                 for b in wallet.balances
             ],
             "wallet_rows": [
@@ -373,7 +380,7 @@ class CustomerActivityAdmin(CustomerAdmin):
                     "created_at": row.created_at,
                     "kind": row.get_kind_display(),
                     "state": row.get_state_display(),
-                    "amount": plain_amount(row.amount, signed=True),
+                    "amount": human_amount(row.amount, signed=True),
                     "negative": row.amount < 0,
                     "currency": row.currency.code,
                     "why": row.reason or str(offers.get(row.reward_offer_id, "")),
@@ -386,3 +393,20 @@ class CustomerActivityAdmin(CustomerAdmin):
             "ledger_url": _changelist_for(customer, "admin:loyalty_awardtransaction_changelist"),
             "correction_url": correction_url,
         }
+
+
+# The achievement page: its numbers, with the rewards its events were paid (only `events`
+# can join achievement events to the ledger)
+# ------------------------------------------------------------------------------
+admin.site.unregister(Achievement)
+
+
+@admin.register(Achievement)
+class AchievementStatsAdmin(AchievementAdmin):
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        achievement = self.get_object(request, unquote(object_id))
+        if achievement is not None and request.method == "GET":
+            rewards = selectors.achievement_rewards_paid(achievement=achievement)
+            extra_context = {**(extra_context or {}), "stats": achievement_stats_view(
+                achievement, now=timezone.now(), rewards=rewards)}
+        return super().change_view(request, object_id, form_url, extra_context)

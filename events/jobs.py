@@ -25,8 +25,12 @@ JOBS: dict[str, Callable[..., JobStats]] = {
 }
 
 
-def job_run(*, job: str, now: datetime) -> JobRun:
-    """Run one job as of `now` and return its record."""
-    with job_run_record(job=job, now=now) as stats:
+def job_run(*, job: str, now: datetime, started_by: str = JobRun.StartedBy.OTHER,
+            started_from: str = "",
+            on_batch: Callable[[JobStats], None] | None = None) -> JobRun:
+    """Run one job as of `now` and return its record (which says who started it);
+    `on_batch` hears of every committed batch."""
+    with job_run_record(job=job, now=now, started_by=started_by, started_from=started_from,
+                        on_batch=on_batch) as stats:
         JOBS[job](now=now, stats=stats)
     return stats.run

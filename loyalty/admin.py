@@ -19,6 +19,7 @@ from django.utils.translation import ngettext
 from config.admin import ServiceErrorsAsFormErrors
 from config.exceptions import ApplicationError
 from loyalty import selectors, services
+from loyalty.formatting import human_amount, human_number, local_datetime
 from loyalty.models import (
     ApiKey,
     AwardTransaction,
@@ -32,6 +33,7 @@ from loyalty.models import (
     RewardOffer,
     WalletBalance,
 )
+from loyalty.validators import time_zone_choices
 
 
 def stored(obj):
@@ -47,9 +49,11 @@ def plain_amount(amount: Decimal | None, *, signed: bool = False) -> str:
     return format(Decimal(amount).normalize(), "+f" if signed else "f")
 
 
-def compact_datetime(value) -> str:
-    """2026-11-22 03:21 in the admin's time zone: list columns stay on one line."""
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else "-"
+def compact_datetime(value, time_zone: str | None = None) -> str:
+    """`2026-11-22 03:21 CET`: in the program's time zone where one is given (else the
+    admin's), with the zone named, so list columns stay on one line and never mix zones
+    silently."""
+    return local_datetime(value, time_zone or timezone.get_current_timezone_name())
 
 
 def nowrap(text: str) -> str:
@@ -65,6 +69,21 @@ class ProgramColumnWhenSeveral:
         if Program.objects.count() > 1:
             return columns
         return tuple(c for c in columns if c != "program")
+
+
+class TimeZoneChoice:
+    """A `time_zone` field as a choice of the IANA zones (empty: the program's, where the
+    field may be empty) instead of free text."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "time_zone":
+            empty = "The program's time zone" if db_field.blank else None
+            return forms.ChoiceField(
+                choices=time_zone_choices(empty_label=empty), required=not db_field.blank,
+                initial=db_field.default if db_field.has_default() else "",
+                label=db_field.verbose_name.capitalize(), help_text=db_field.help_text,
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
 class ProgramCurrencyFilter(admin.RelatedFieldListFilter):
@@ -94,7 +113,7 @@ class CurrencyInline(admin.TabularInline):
 
 
 @admin.register(Program)
-class ProgramAdmin(ServiceErrorsAsFormErrors, admin.ModelAdmin):
+class ProgramAdmin(TimeZoneChoice, ServiceErrorsAsFormErrors, admin.ModelAdmin):
     list_display = ("name", "time_zone", "currency_code", "campaign_count", "created_at")
     search_fields = ("name",)
     ordering = ("name",)
@@ -424,18 +443,18 @@ class RewardOfferAdmin(ProgramColumnWhenSeveral, ServiceErrorsAsFormErrors, admi
         if obj.valid_from is None and obj.valid_to is None:
             return "Always"
         if obj.valid_to is None:
-            return nowrap(f"from {compact_datetime(obj.valid_from)}")
+            return nowrap(f"from {compact_datetime(obj.valid_from, obj.program.time_zone)}")
         if obj.valid_from is None:
-            return nowrap(f"until {compact_datetime(obj.valid_to)}")
-        return format_html("{}<br>{}", nowrap(f"from {compact_datetime(obj.valid_from)}"),
-                           nowrap(f"until {compact_datetime(obj.valid_to)}"))
+            return nowrap(f"until {compact_datetime(obj.valid_to, obj.program.time_zone)}")
+        tz = obj.program.time_zone
+        return format_html("{}<br>{}", nowrap(f"from {compact_datetime(obj.valid_from, tz)}"),
+                           nowrap(f"until {compact_datetime(obj.valid_to, tz)}"))
 
     @admin.display(description="Award")
     def award(self, obj: RewardOffer) -> str:
-        value = plain_amount(obj.award_value)
         if obj.award_type == RewardOffer.AwardType.PERCENTAGE:
-            return f"{value}% of the amount, in {obj.currency.code}"
-        return f"{value} {obj.currency.code}"
+            return f"{human_number(obj.award_value)}% of the amount, in {obj.currency.code}"
+        return human_amount(obj.award_value, obj.currency.code)
 
     def get_readonly_fields(self, request, obj=None):
         return (*self.readonly_fields, "program") if obj else self.readonly_fields
@@ -492,9 +511,28 @@ def _customer_link(customer: Customer) -> str:
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows written only by the services: viewable, never added, changed or deleted here."""
+    """Rows written only by the services (progress, contributions, cycles, levels reached,
+    events, the ledger): viewable, never added, changed or deleted here, one by one or in
+    bulk (`delete_selected` needs the delete permission, so it is never offered). What
+    changes them is an audited correction or a cancellation."""
 
     def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline:
+    """The inline of a `ReadOnlyAdmin`'s rows: shown, never added, changed or deleted."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
@@ -568,13 +606,13 @@ class CorrectionLinkMixin:
 class AwardTransactionAdmin(ProgramColumnWhenSeveral, CorrectionLinkMixin, ReadOnlyAdmin):
     """The ledger: append-only. Corrections are new rows, made through `correction_view`."""
 
-    list_display = ("created", "customer_display", "kind", "state", "signed_amount",
-                    "currency", "why", "event", "created_by")
+    list_display = ("created", "customer_display", "kind", "state", "signed_amount", "why",
+                    "event", "created_by")
     list_display_links = ("created",)
     list_filter = ("kind", "state", ("currency", ProgramCurrencyFilter), "program")
     search_fields = ("=customer__integration_id",)
     search_help_text = "The customer's integration id, exactly."
-    list_select_related = ("customer", "currency", "reward_offer", "created_by")
+    list_select_related = ("program", "customer", "currency", "reward_offer", "created_by")
     ordering = ("-created_at", "-id")
     date_hierarchy = "created_at"
     show_full_result_count = False
@@ -591,7 +629,7 @@ class AwardTransactionAdmin(ProgramColumnWhenSeveral, CorrectionLinkMixin, ReadO
 
     @admin.display(description="Created", ordering="created_at")
     def created(self, obj: AwardTransaction) -> str:
-        return nowrap(compact_datetime(obj.created_at))
+        return nowrap(compact_datetime(obj.created_at, obj.program.time_zone))
 
     @admin.display(description="Customer", ordering="customer__integration_id")
     def customer_display(self, obj: AwardTransaction) -> str:
@@ -599,7 +637,7 @@ class AwardTransactionAdmin(ProgramColumnWhenSeveral, CorrectionLinkMixin, ReadO
 
     @admin.display(description="Amount", ordering="amount")
     def signed_amount(self, obj: AwardTransaction) -> str:
-        amount = plain_amount(obj.amount, signed=True)
+        amount = nowrap(human_amount(obj.amount, obj.currency.code, signed=True))
         if obj.amount < 0:
             return format_html('<span style="color:var(--error-fg,#ba2121)">{}</span>', amount)
         return amount
@@ -667,7 +705,7 @@ class AwardTransactionAdmin(ProgramColumnWhenSeveral, CorrectionLinkMixin, ReadO
 
     def _correction_done(self, request, row: AwardTransaction):
         customer, currency = row.customer, row.currency
-        amount = plain_amount(row.amount, signed=True)
+        amount = human_amount(row.amount, signed=True)
         self.log_addition(request, row, f"Manual correction of {amount} {currency.code}: "
                                         f"{row.reason}")
         wallet = selectors.wallet_get(customer=customer, limit=0)
@@ -676,7 +714,7 @@ class AwardTransactionAdmin(ProgramColumnWhenSeveral, CorrectionLinkMixin, ReadO
         self.message_user(
             request,
             f"Corrected {customer.integration_id}'s {currency.code} by {amount}. "
-            f"New balance: {plain_amount(balance)} {currency.code}.",
+            f"New balance: {human_amount(balance, currency.code)}.",
             messages.SUCCESS,
         )
         query = urlencode({"q": customer.integration_id, "program__id__exact": customer.program_id})
@@ -698,7 +736,7 @@ class WalletBalanceAdmin(ProgramColumnWhenSeveral, CorrectionLinkMixin, ReadOnly
 
     @admin.display(description="Last change", ordering="updated_at")
     def updated(self, obj: WalletBalance) -> str:
-        return nowrap(compact_datetime(obj.updated_at))
+        return nowrap(compact_datetime(obj.updated_at, obj.customer.program.time_zone))
     readonly_fields = fields
 
     @admin.display(description="Customer", ordering="customer__integration_id")
@@ -711,7 +749,7 @@ class WalletBalanceAdmin(ProgramColumnWhenSeveral, CorrectionLinkMixin, ReadOnly
 
     @admin.display(description="Balance", ordering="balance")
     def balance_display(self, obj: WalletBalance) -> str:
-        return plain_amount(obj.balance)
+        return nowrap(human_amount(obj.balance, obj.currency.code))
 
 
 @admin.register(Notification)
@@ -744,8 +782,52 @@ class NotificationAdmin(ProgramColumnWhenSeveral, ReadOnlyAdmin):
 
 @admin.register(JobRun)
 class JobRunAdmin(ReadOnlyAdmin):
-    list_display = ("job", "now", "started_at", "duration_ms", "rows", "batches", "outcome")
-    list_filter = ("job", "outcome")
+    """What each run of a scheduled job was asked, who started it, and how it ended."""
+
+    list_display = ("job", "as_of", "started_by", "outcome_display", "rows_display",
+                    "batches", "duration", "error_line")
+    list_filter = ("job", "outcome", "started_by")
+    search_fields = ("job", "started_from", "error")
     date_hierarchy = "started_at"
-    readonly_fields = ("job", "now", "started_at", "finished_at", "duration_ms", "rows",
-                       "batches", "outcome", "error")
+    show_full_result_count = False
+    fieldsets = (
+        (None, {"fields": ("job", "now", "started_by", "started_from")}),
+        ("Outcome", {"fields": ("outcome_display", "rows", "batches", "started_at",
+                                "finished_at", "duration_ms", "error", "traceback_display")}),
+    )
+    readonly_fields = ("job", "now", "started_by", "started_from", "outcome_display", "rows",
+                       "batches", "started_at", "finished_at", "duration_ms", "error",
+                       "traceback_display")
+
+    @admin.display(description="As of", ordering="now")
+    def as_of(self, obj: JobRun) -> str:
+        return nowrap(compact_datetime(obj.now))
+
+    @admin.display(description="Outcome", ordering="outcome")
+    def outcome_display(self, obj: JobRun) -> str:
+        colours = {JobRun.Outcome.FAILED: "var(--error-fg,#ba2121)",
+                   JobRun.Outcome.RUNNING: "var(--body-quiet-color,#666)"}
+        return format_html('<strong style="color:{}">{}</strong>',
+                           colours.get(obj.outcome, "var(--body-fg,#333)"),
+                           obj.get_outcome_display())
+
+    @admin.display(description="Rows", ordering="rows")
+    def rows_display(self, obj: JobRun) -> str:
+        return human_number(obj.rows)
+
+    @admin.display(description="Took", ordering="duration_ms")
+    def duration(self, obj: JobRun) -> str:
+        if obj.duration_ms is None:
+            return "-"
+        return nowrap(f"{human_number(obj.duration_ms)} ms")
+
+    @admin.display(description="Error")
+    def error_line(self, obj: JobRun) -> str:
+        return obj.error if len(obj.error) <= 80 else obj.error[:79] + "…"
+
+    @admin.display(description="Traceback")
+    def traceback_display(self, obj: JobRun) -> str:
+        if not obj.traceback:
+            return "-"
+        return format_html('<pre style="margin:0;white-space:pre-wrap;max-height:40em;'
+                           'overflow:auto">{}</pre>', obj.traceback)

@@ -371,7 +371,12 @@ class AwardTransaction(models.Model):
                 name="award_once_per_offer_and_event",
             ),
         ]
-        indexes = [models.Index(fields=["customer", "currency"], name="award_customer_currency")]
+        indexes = [
+            models.Index(fields=["customer", "currency"], name="award_customer_currency"),
+            # Rewards paid per day and currency (the dashboard), index-only.
+            models.Index(fields=["program", "created_at"], name="award_program_day",
+                         include=["currency", "kind", "state", "amount"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount} {self.currency_id} for {self.customer_id}"
@@ -457,15 +462,28 @@ class JobRun(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
 
+    class StartedBy(models.TextChoices):
+        BEAT = "beat", "Celery beat (the schedule)"
+        COMMAND = "command", "Management command"
+        TASK = "task", "Celery task sent by hand"
+        OTHER = "other", "Other (code or tests)"
+
     job = models.CharField(max_length=100)
     now = models.DateTimeField(help_text="The instant the job ran as of.")
+    started_by = models.CharField(max_length=16, choices=StartedBy.choices,
+                                  default=StartedBy.OTHER)
+    started_from = models.CharField(
+        max_length=500, blank=True,
+        help_text="Where it was started: the command line, or the beat entry and worker.",
+    )
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     rows = models.PositiveIntegerField(default=0, help_text="Rows the job changed.")
     batches = models.PositiveIntegerField(default=0)
     outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.RUNNING)
-    error = models.TextField(blank=True)
+    error = models.TextField(blank=True, help_text="The exception: its type and message.")
+    traceback = models.TextField(blank=True, help_text="Where it was raised, in full.")
 
     class Meta:
         ordering = ["-started_at", "-id"]

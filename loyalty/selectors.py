@@ -1,8 +1,12 @@
 """Reads for programs, campaigns, customers, currencies and API keys."""
 
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
+from django.db.models.functions import TruncDate
 
 from config.db import one_or_none
 from loyalty.models import (
@@ -113,3 +117,42 @@ def wallet_get(*, customer: Customer, limit: int = 100) -> Wallet:
 
 def notification_list(*, program: Program) -> QuerySet[Notification]:
     return Notification.objects.filter(program=program).select_related("customer")
+
+
+# Dashboard figures
+# ------------------------------------------------------------------------------
+# Rewards paid are the ledger's award rows still posted. Each read is one range of the
+# `award_program_day` index, (program, created_at) INCLUDE (currency_id, kind, state,
+# amount), scanned index-only: bounded by the window, not by the ledger's history.
+def _awards_in(*, program: Program, start: datetime, end: datetime):
+    return AwardTransaction.objects.filter(
+        program=program, created_at__gte=start, created_at__lt=end,
+        kind=AwardTransaction.Kind.AWARD, state=AwardTransaction.State.POSTED,
+    ).order_by()
+
+
+def rewards_paid_by_currency(*, program: Program, start: datetime,
+                             end: datetime) -> dict[str, Decimal]:
+    """{currency code: amount paid} in [start, end); every currency of the program, 0 where
+    nothing was paid."""
+    codes = dict(Currency.objects.filter(program=program).values_list("pk", "code"))
+    totals = dict.fromkeys(sorted(codes.values()), Decimal(0))
+    rows = (_awards_in(program=program, start=start, end=end).values("currency_id")
+            .annotate(total=Sum("amount")).values_list("currency_id", "total"))
+    for currency_id, total in rows:
+        totals[codes[currency_id]] = total
+    return totals
+
+
+def rewards_paid_by_day(*, program: Program, start: datetime, end: datetime,
+                        tz: ZoneInfo) -> dict[str, dict[date, Decimal]]:
+    """{currency code: {local day: amount paid}} in [start, end)."""
+    codes = dict(Currency.objects.filter(program=program).values_list("pk", "code"))
+    result: dict[str, dict[date, Decimal]] = {code: {} for code in sorted(codes.values())}
+    rows = (_awards_in(program=program, start=start, end=end)
+            .annotate(day=TruncDate("created_at", tzinfo=tz))
+            .values("currency_id", "day").annotate(total=Sum("amount"))
+            .values_list("currency_id", "day", "total"))
+    for currency_id, day, total in rows:
+        result[codes[currency_id]][day] = total
+    return result

@@ -5,9 +5,10 @@ import hmac
 import json
 import secrets
 import time
+import traceback
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -533,27 +534,39 @@ def wallet_adjust(*, customer: Customer, currency: Currency, amount: Decimal, re
 @dataclass
 class JobStats:
     """What a job run has done so far; job services add to it batch by batch, so a run that
-    crashes is recorded with what it had committed."""
+    crashes is recorded with what it had committed. `on_batch` (a progress bar, say) hears
+    of every batch as it is counted."""
 
     rows: int = 0
     batches: int = 0
     run: JobRun | None = None
+    on_batch: Callable[["JobStats"], None] | None = None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name == "batches" and value and getattr(self, "on_batch", None) is not None:
+            self.on_batch(self)
 
 
 @contextmanager
-def job_run_record(*, job: str, now: datetime) -> Iterator[JobStats]:
-    """Record a run of a scheduled job (job, now, rows, batches, duration, outcome).
+def job_run_record(*, job: str, now: datetime, started_by: str = JobRun.StartedBy.OTHER,
+                   started_from: str = "",
+                   on_batch: Callable[[JobStats], None] | None = None) -> Iterator[JobStats]:
+    """Record a run of a scheduled job (job, now, who started it and from where, rows,
+    batches, duration, outcome; a failure with its whole traceback).
 
     The record is written before the work starts and finished after it, each in its own
     transaction, so a crashed run stays visible as `running` with what it had done.
     """
     started = time.monotonic()
-    run = JobRun.objects.create(job=job, now=now, started_at=timezone.now())
-    stats = JobStats(run=run)
+    run = JobRun.objects.create(job=job, now=now, started_at=timezone.now(),
+                                started_by=started_by, started_from=started_from[:500])
+    stats = JobStats(run=run, on_batch=on_batch)
     try:
         yield stats
     except Exception as exc:
         run.outcome, run.error = JobRun.Outcome.FAILED, f"{type(exc).__name__}: {exc}"
+        run.traceback = traceback.format_exc()
         raise
     else:
         run.outcome = JobRun.Outcome.SUCCEEDED
@@ -562,7 +575,7 @@ def job_run_record(*, job: str, now: datetime) -> Iterator[JobStats]:
         run.finished_at = timezone.now()
         run.duration_ms = int((time.monotonic() - started) * 1000)
         run.save(update_fields=["rows", "batches", "finished_at", "duration_ms", "outcome",
-                                "error"])
+                                "error", "traceback"])
 
 
 def notifications_record(*, notifications: list[Notification]) -> int:

@@ -29,3 +29,10 @@ validate_currency_code = RegexValidator(
     "digits or underscores (for example PTS or STARS).",
     code="invalid_currency_code",
 )
+
+
+def time_zone_choices(*, empty_label: str | None = None) -> list[tuple[str, str]]:
+    """Every IANA zone for a select, UTC first; an empty choice when `empty_label` is given."""
+    zones = sorted(_time_zones() - {"UTC"})
+    choices = [("UTC", "UTC"), *((name, name.replace("_", " ")) for name in zones)]
+    return [("", empty_label), *choices] if empty_label is not None else choices

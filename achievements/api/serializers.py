@@ -8,6 +8,7 @@ from achievements.models import Achievement, Target, TargetGroup
 from achievements.selectors import achievement_has_progress, achievement_status, period_status
 from config.api.fields import AwareDateTimeField, LaurelModelSerializer, NumberField
 from config.api.limits import no_control_characters
+from loyalty.event_types import event_type_problem
 
 PROGRESS_STATUSES = ["not_started", "inprogress", "completed", "expired"]
 ACHIEVEMENT_STATUSES = ["inprogress", "expired", "not_started"]
@@ -60,6 +61,13 @@ class AchievementSerializer(LaurelModelSerializer):
             "time_zone": {"required": False, "allow_blank": True},
             "period": {"required": False, "allow_blank": True},
         }
+
+    def validate_event_types(self, value: list[str]) -> list[str]:
+        """Only the types Laurel knows: an unknown one (PURCHSE) would never count."""
+        problems = [problem for problem in map(event_type_problem, value) if problem]
+        if problems:
+            raise serializers.ValidationError(problems)
+        return value
 
     def get_user_id(self, obj: Achievement) -> int:
         return obj.created_by_id or 0

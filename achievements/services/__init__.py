@@ -11,6 +11,11 @@ from achievements.services.achievements import (
     achievement_failure_record,
     achievement_update,
 )
+from achievements.services.lifecycle import (
+    achievement_disable,
+    achievement_enable,
+    achievement_switch,
+)
 from achievements.services.progress import (
     INCREASE,
     ROLLBACK,
@@ -35,7 +40,6 @@ from achievements.services.streaks import (
     target_group_delete,
     target_group_update,
 )
-from achievements.services.switches import achievement_enable
 
 __all__ = [
     "EDITABLE_FIELDS",
@@ -48,8 +52,10 @@ __all__ = [
     "achievement_classification_attach",
     "achievement_create",
     "achievement_delete",
+    "achievement_disable",
     "achievement_enable",
     "achievement_failure_record",
+    "achievement_switch",
     "achievement_update",
     "counted_amount",
     "cycle_ledger",

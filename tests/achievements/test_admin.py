@@ -35,19 +35,18 @@ def achievement_admin():
     return admin.site._registry[Achievement]
 
 
-def unlocked_form(achievement: Achievement, **overrides: str) -> dict[str, str]:
+def unlocked_form(achievement: Achievement, **overrides) -> dict:
     """Every field the change form of an unlocked achievement posts, as it stands."""
     data = {
         "title": achievement.title,
         "description": achievement.description,
         "target": str(achievement.target),
-        "event_types": "[]",
         "progress_condition": achievement.progress_condition,
         "progress_increment": achievement.progress_increment,
         "activation_policy": achievement.activation_policy,
         "recurrence_policy": achievement.recurrence_policy,
         "period": achievement.period,
-        "period_end_override": "",
+        **{f"period_end_override_{i}": "" for i in range(6)},
         "fixed_start_date_0": "",
         "fixed_start_date_1": "",
         "end_date_0": "",
@@ -121,7 +120,8 @@ def test_achievement_add_page_renders_when_opened(admin_client):
     response = admin_client.get(url("achievement", "add"))
 
     assert response.status_code == 200
-    assert "Save to see when a customer starting now would finish." in response.content.decode()
+    page = response.content.decode()
+    assert "Fill in the schedule to see when a customer starting now would finish." in page
 
 
 def test_achievement_change_page_renders_when_achievement_exists(admin_client):
@@ -168,7 +168,7 @@ def test_achievement_admin_stores_creator_when_achievement_added(admin_client, a
         Achievement(title="Ten coffees", target=Decimal(10), period="30D",
                     activation_policy="user_action", recurrence_policy="on_expiration",
                     progress_condition='event.product == "COFFEE"', progress_increment="1"),
-        campaign=str(campaign.pk), name="TenCoffees", event_types='["PURCHASE"]',
+        campaign=str(campaign.pk), name="TenCoffees", event_types=["PURCHASE"],
     )
 
     response = admin_client.post(url("achievement", "add"), data)

@@ -378,7 +378,7 @@ def test_correction_view_records_who_and_why_when_posted(admin_client, admin_use
                                                         Decimal("-12.5"))
     assert (row.created_by, row.reason) == (admin_user, "Double award after a till outage")
     assert balance(purchase.customer, points) == Decimal("24.5")
-    assert "New balance: 24.5 PTS." in messages_of(response)[0]
+    assert "by -12.50. New balance: 24.50 PTS." in messages_of(response)[0]
 
 
 def test_correction_view_creates_balance_when_currency_was_never_used(admin_client, program,

@@ -1,16 +1,23 @@
 """Demo data for `make run`: safe to run any number of times."""
 
+import random
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from achievements.models import Achievement
 from achievements.services import achievement_create, target_group_create
-from loyalty.models import ApiKey, Campaign, Customer, Program, RewardOffer
+from config.exceptions import ApplicationError
+from config.progress import progress_bar
+from events.models import CustomerEvent
+from events.services import event_ingest
+from loyalty.models import ApiKey, AwardTransaction, Campaign, Customer, Program, RewardOffer
 from loyalty.services import (
     api_key_create,
     api_key_revoke,
@@ -21,6 +28,7 @@ from loyalty.services import (
 )
 
 PROGRAM_NAME = "Laurel Coffee Club"
+CUSTOMER_BATCH = 1000
 CAMPAIGN_NAME = "Everyday rewards"
 DEMO_KEYS = {
     ApiKey.Scope.MANAGEMENT: "Demo management key",
@@ -132,9 +140,34 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--customers", type=int, default=25)
         parser.add_argument("--quiet-keys", action="store_true", help="Do not rotate the keys.")
+        parser.add_argument(
+            "--activity-days", type=int, default=30,
+            help="Post this many days of past activity (purchases, exercise) for the first "
+            "--active-customers customers, through the real pipeline, so the dashboard has "
+            "something to show; only into a program without events yet. 0: none.")
+        parser.add_argument("--active-customers", type=int, default=25)
+        parser.add_argument("--no-progress", action="store_true",
+                            help="No progress bar on stderr.")
+
+    def handle(self, *args, customers: int, quiet_keys: bool, activity_days: int,
+               active_customers: int, no_progress: bool, **options):
+        started = time.monotonic()
+        with progress_bar(self.stderr, disable=no_progress) as progress:
+            program = self._definitions_and_customers(customers=customers, quiet_keys=quiet_keys,
+                                                      progress=progress)
+            posted = 0
+            if activity_days > 0:
+                posted = self._activity(program, days=activity_days,
+                                        customers=min(active_customers, customers),
+                                        progress=progress)
+        self.stderr.write(
+            f"Summary: {program.customers.count():,} customers, {posted:,} events posted, in "
+            f"{time.monotonic() - started:,.1f} s."
+        )
 
     @transaction.atomic
-    def handle(self, *args, customers: int, quiet_keys: bool, **options):
+    def _definitions_and_customers(self, *, customers: int, quiet_keys: bool,
+                                   progress) -> Program:
         program = Program.objects.filter(name=PROGRAM_NAME).first() or program_create(
             name=PROGRAM_NAME, time_zone="Europe/Amsterdam", currency_code="PTS"
         )
@@ -161,11 +194,15 @@ class Command(BaseCommand):
                 state=RewardOffer.State.EFFECTIVE,
             )
         self._streaks(program)
-        Customer.objects.bulk_create(
-            [Customer(program=program, integration_id=f"demo-customer-{i:03d}",
-                      name=f"Demo customer {i}") for i in range(1, customers + 1)],
-            ignore_conflicts=True,
-        )
+        task = progress.add_task("Customers", total=customers, unit="customers")
+        for first in range(1, customers + 1, CUSTOMER_BATCH):
+            last = min(first + CUSTOMER_BATCH, customers + 1)
+            Customer.objects.bulk_create(
+                [Customer(program=program, integration_id=f"demo-customer-{i:03d}",
+                          name=f"Demo customer {i}") for i in range(first, last)],
+                ignore_conflicts=True,
+            )
+            progress.advance(task, last - first)
         self.stdout.write(
             f"Demo program '{program.name}' (id {program.pk}): "
             f"{campaign.achievements.count()} achievements, "
@@ -175,13 +212,60 @@ class Command(BaseCommand):
             f"currencies {', '.join(program.currencies.values_list('code', flat=True))}."
         )
         if quiet_keys:
-            return
+            return program
         now = timezone.now()
         for scope, name in DEMO_KEYS.items():
             for old in ApiKey.objects.filter(program=program, name=name, revoked_at__isnull=True):
                 api_key_revoke(api_key=old, now=now)
             _, raw_key = api_key_create(name=name, scope=scope, program=program)
             self.stdout.write(f"{name} ({scope}, program {program.pk}): {raw_key}")
+        return program
+
+    def _activity(self, program: Program, *, days: int, customers: int, progress) -> int:
+        """A few weeks of coffee, brunch and exercise for the first customers, each event
+        through `event_ingest` (so progress, completions, rewards and streaks are real).
+        Seeded, and only into a program without events: running again adds nothing."""
+        if CustomerEvent.objects.filter(program=program).exists():
+            return 0
+        now = timezone.now()
+        plan = []
+        for i in range(1, customers + 1):
+            rng = random.Random(i)
+            keenness = rng.uniform(0.15, 0.8)
+            for day in range(days, -1, -1):
+                if rng.random() > keenness:
+                    continue
+                at = now - timedelta(days=day, hours=rng.uniform(0.5, 10))
+                if at >= now:
+                    continue
+                brunch = rng.random() < 0.15
+                plan.append((at, i, {
+                    "type": "PURCHASE", "product": "BRUNCH" if brunch else "COFFEE",
+                    "amount": Decimal(rng.randint(18, 42) if brunch else rng.randint(3, 7)),
+                }))
+                if rng.random() < 0.35:
+                    plan.append((at + timedelta(hours=1), i, {
+                        "type": "CUSTOM", "attributes": {"minutes": rng.randint(20, 60)}}))
+        plan.sort(key=lambda item: item[0])
+        task = progress.add_task("Demo activity", total=len(plan), unit="events")
+        posted = 0
+        for n, (at, i, fields) in enumerate(plan, start=1):
+            try:
+                event_ingest(program=program, now=min(at + timedelta(seconds=1), now), data={
+                    "customer": f"demo-customer-{i:03d}", "performed_on": at,
+                    "external_system": "DEMO", "external_system_reference_number": f"D-{n}",
+                    **fields,
+                })
+                posted += 1
+            except ApplicationError as exc:  # a definition refusing an event: skip it
+                self.stderr.write(f"Event {n} skipped: {exc.message}")
+            progress.advance(task)
+        # As if the events had arrived live: the ledger rows they caused are dated when
+        # their event was received (the pipeline dates them by the clock).
+        AwardTransaction.objects.filter(program=program, customer_event_id__isnull=False).update(
+            created_at=Subquery(CustomerEvent.objects.filter(pk=OuterRef("customer_event_id"))
+                                .values("received_at")[:1]))
+        return posted
 
 
 
