@@ -256,7 +256,7 @@ class AchievementAdmin(ServiceErrorsAsFormErrors, admin.ModelAdmin):
     readonly_fields = ("schedule_preview", "created_by", "created_at", "updated_at")
 
     class Media:
-        js = ("laurel/achievement_preview.js",)
+        js = ("laurel/achievement_preview.js", "laurel/achievement_simulate.js")
 
     @admin.action(description="Disable selected achievements (their campaign runs on)",
                   permissions=["change"])

@@ -227,6 +227,16 @@ class LaurelAdminSite(admin.AdminSite):
     index_title = "Dashboard"
     index_template = "admin/laurel/dashboard.html"
 
+    def get_urls(self):
+        from django.urls import path
+
+        from events.admin_simulation import simulate_view
+
+        return [
+            path("laurel/simulate/", self.admin_view(simulate_view), name="laurel_simulate"),
+            *super().get_urls(),
+        ]
+
     def index(self, request, extra_context=None):
         programs = list(Program.objects.order_by("name"))
         program = None

@@ -30,6 +30,7 @@ from loyalty.selectors import reward_offers_by_classification
 from loyalty.services import offer_award
 
 SAMPLE_SIZE = 5
+PROGRESS_EVERY = 1000
 CHUNK = 5000
 INPROGRESS, COMPLETED, EXPIRED = "inprogress", "completed", "expired"
 
@@ -128,6 +129,19 @@ def achievement_simulate(*, program: Program, achievement: Achievement, start: d
     """Run `achievement` (saved or not: it is never written) over the program's POSTED
     events performed in [start, end); statuses are as of `at`. `progress_callback(n)` is told
     of every n customers folded."""
+    for step in achievement_simulate_steps(program=program, achievement=achievement,
+                                           start=start, end=end, at=at):
+        if isinstance(step, SimulationResult):
+            return step
+        if progress_callback is not None:
+            progress_callback(step)
+    raise AssertionError("the simulation ended without a result")
+
+
+def achievement_simulate_steps(*, program: Program, achievement: Achievement, start: datetime,
+                               end: datetime, at: datetime) -> Iterator[int | SimulationResult]:
+    """achievement_simulate as a generator: the number of customers folded since the last
+    step, every PROGRESS_EVERY customers, then the result (what the admin streams)."""
     definition = progress_definition(achievement)
     offers = []
     if achievement.classification_id:
@@ -175,8 +189,8 @@ def achievement_simulate(*, program: Program, achievement: Achievement, start: d
                                    i.completion_date)
                 for n, i in enumerate(iterations, start=1)]})
         done += 1
-        if progress_callback is not None and done % 1000 == 0:
-            progress_callback(1000)
+        if done % PROGRESS_EVERY == 0:
+            yield PROGRESS_EVERY
     names = dict(Customer.objects.filter(pk__in=[s["integrationId"] for s in result.sample])
                  .values_list("pk", "integration_id"))
     for entry in result.sample:
@@ -184,4 +198,5 @@ def achievement_simulate(*, program: Program, achievement: Achievement, start: d
     result.in_progress = standings[INPROGRESS]
     result.expired = standings[EXPIRED]
     result.rewards = dict(rewards)
-    return result
+    yield done % PROGRESS_EVERY
+    yield result

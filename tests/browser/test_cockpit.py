@@ -124,3 +124,24 @@ def test_add_form_widgets_preview_and_save_a_new_achievement(page, live_server, 
     assert achievement.period_end_override == {"day_of_month": 1, "hour": 0, "minute": 0,
                                                "second": 0}
     assert achievement.target == 4
+
+
+def test_simulating_a_changed_target_shows_the_result_without_writing(
+    page, live_server, manager, demo
+):
+    # given
+    log_in(page, live_server)
+    achievement = Achievement.objects.get(name="FirstOrder")
+    before = AchievementProgress.objects.count()
+    page.goto(f"{live_server.url}/admin/achievements/achievement/{achievement.pk}/change/")
+    # when
+    page.click("#laurel-simulate-run")
+    # then
+    page.wait_for_selector("#laurel-simulate-table")
+    started = page.locator('#laurel-simulate-table tr[data-figure="Started"] td').inner_text()
+    assert int(started.replace(",", "")) == AchievementProgress.objects.filter(
+        achievement=achievement).values("customer").distinct().count()
+    assert "nothing was written" in page.locator("#laurel-simulate-status").inner_text()
+    assert page.locator("#laurel-simulate-progress").get_attribute("value") == \
+        page.locator("#laurel-simulate-progress").get_attribute("max")
+    assert AchievementProgress.objects.count() == before
