@@ -53,6 +53,15 @@ def _summary(s: dict) -> list[str]:
             f"{_num(r['ratio'], 3)}x | p50 {_num(r['p50_ms'], 2)} ms, p99 "
             f"{_num(r['p99_ms'], 2)} ms, {_num(r['errors'])} errors | >= 0.6x, p99 <= 20 ms | "
             f"{_met(r['met'])} |")
+    if "simulate" in s:
+        m = s["simulate"]
+        rows.append(
+            f"| simulate (one achievement, {_num(m['customers'])} customers, "
+            f"{_num(m['events'])} events) | {_num(m['simulate_s'], 2)} s "
+            f"({_num(m['events_per_s'])} events/s) | {_num(m['baseline_stream_s'], 2)} s "
+            f"(bare cursor streaming the same rows) | {_num(m['ratio_to_stream'])}x | "
+            f"peak RSS {_num(m['peak_rss_mb'])} MB | well under a "
+            f"minute (< 60 s) | {_met(m['met'])} |")
     if "rollover" in s:
         o = s["rollover"]
         job, bare, small = o["job_1m"], o["bare_update_1m"], o["job_100k"]

@@ -7,6 +7,7 @@ Uses its own database (`laurel_bench_sim`, recreated), so it never touches `make
     python -m bench.simulate                     # 100,000 customers, 1,000,000 events
     python -m bench.simulate --customers 10000 --events 100000
     python -m bench.simulate --reuse-data        # keep the last run's data
+    python -m bench.simulate --generate-only     # only make the data
 
 Prints one JSON object (also written to bench/results/simulate.json).
 """
@@ -84,6 +85,9 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--reuse-data", action="store_true")
+    parser.add_argument("--generate-only", action="store_true",
+                        help="make the data and stop (then measure with --reuse-data, in a "
+                        "process of its own, so peak memory is the simulation's alone)")
     args = parser.parse_args(argv)
     _setup(args.reuse_data)
     now = datetime.now(UTC).replace(microsecond=0)
@@ -100,6 +104,9 @@ def main(argv: list[str]) -> None:
     else:
         program = Program.objects.get(pk=_generate(args.customers, args.events, now)["program"])
     generated_s = time.monotonic() - began
+    if args.generate_only:
+        print(json.dumps({"generate_s": round(generated_s, 1)}))
+        return
     campaign = Campaign.objects.get(program=program)
     achievement = Achievement(campaign=campaign, name="Sim", title="Sim", target=100,
                               period="1M", recurrence_policy="on_expiration",
