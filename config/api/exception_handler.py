@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404
 from djangorestframework_camel_case.util import camelize_re, underscore_to_camel
@@ -62,9 +63,27 @@ def _in_use(exc: ProtectedError | RestrictedError) -> Response:
     return Response(body, status=409)
 
 
+NUMERIC_OUT_OF_RANGE = "22003"
+
+
+def _too_large(exc: DataError) -> Response | None:
+    """A number the database cannot hold (numeric field overflow): the request, or what it
+    adds to a total, is too large. The transaction rolled back, so nothing was written."""
+    if getattr(exc.__cause__, "sqlstate", None) != NUMERIC_OUT_OF_RANGE:
+        return None
+    message = ("A number in this request, or a total it adds to (progress, a balance), is "
+               "larger than Laurel stores: at most 14 digits before the decimal point and 6 "
+               "after. Nothing was written.")
+    errors = [{"field": None, "code": "out_of_range", "message": message}]
+    return Response(error_body(status_code=400, code="out_of_range", errors=errors),
+                    status=400)
+
+
 def laurel_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ProtectedError | RestrictedError):
         return _in_use(exc)
+    if isinstance(exc, DataError):
+        return _too_large(exc)
     if isinstance(exc, ApplicationError):
         if getattr(exc, "field_as_sent", False):
             field = exc.field

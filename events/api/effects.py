@@ -171,6 +171,16 @@ class AchievementCustomerEventMovedEffectSerializer(serializers.Serializer):
     performed_on = serializers.DateTimeField()
 
 
+class AchievementSkippedEffectSerializer(serializers.Serializer):
+    """A goal that failed while counting the event: skipped, the event counted everywhere
+    else (one bad definition never stops ingestion)."""
+
+    effect_type = serializers.ChoiceField(choices=["achievementSkipped"])
+    achievement_id = serializers.IntegerField()
+    achievement_name = serializers.CharField()
+    message = serializers.CharField()
+
+
 EFFECT_TYPES = {
     "increaseAchievementProgress": AchievementProgressIncreasedEffectSerializer,
     "rollbackIncreasedAchievementProgress": AchievementProgressRolledBackEffectSerializer,
@@ -185,6 +195,7 @@ EFFECT_TYPES = {
     "achievementCompletionKept": AchievementCompletionKeptEffectSerializer,
     "achievementCompletionsTruncated": AchievementCompletionsTruncatedEffectSerializer,
     "achievementCustomerEventMoved": AchievementCustomerEventMovedEffectSerializer,
+    "achievementSkipped": AchievementSkippedEffectSerializer,
     "streakCycleProgress": StreakCycleProgressEffectSerializer,
     "streakCycleRollback": StreakCycleRollbackEffectSerializer,
     "streakLevelAchieved": StreakLevelAchievedEffectSerializer,

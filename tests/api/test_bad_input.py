@@ -265,3 +265,27 @@ def test_definition_create_returns_400_when_code_has_control_character(
     assert response.status_code == 400, response.json()
     assert response.json()["errors"][0]["field"] == field
     assert "control character" in response.json()["message"]
+
+
+@pytest.mark.parametrize("minutes", ["1e20", "100000000000000000000"])
+def test_event_create_never_500_when_attribute_increment_overflows_progress(
+    integration_client, events_url, campaign, minutes
+):
+    """Where the engine isolates a failing goal, the event is stored and the goal skipped
+    (achievementSkipped); otherwise the database's overflow is a 400 that writes nothing."""
+    achievement = AchievementFactory(campaign=campaign, target=10, period="1D",
+                                     progress_increment="event.attributes.minutes")
+    text = json.dumps(purchase()).replace('"amount": 10', f'"amount": 10, '
+                                          f'"attributes": {{"minutes": {minutes}}}')
+
+    response = post_raw(integration_client, events_url, text)
+
+    if response.status_code == 201:
+        skipped = [e for e in response.json()["effects"]
+                   if e["effectType"] == "achievementSkipped"]
+        assert [e["achievementId"] for e in skipped] == [achievement.pk]
+    else:
+        assert response.status_code == 400, response.content
+        assert response.json()["code"] == "out_of_range"
+        assert "at most 14 digits" in response.json()["message"]
+        assert_nothing_written()
