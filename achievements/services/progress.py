@@ -22,13 +22,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Subquery
 from django.utils import timezone
 
 from achievements import progress, rules
 from achievements.models import Achievement, AchievementProgress, ProgressContribution
 from achievements.selectors import (
-    CURRENT_FIRST,
     achievement_time_zone,
     achievements_counting,
     program_definitions,
@@ -308,15 +306,20 @@ class ProgressPlan:
         return min(starts) if starts else None
 
 
+_LATEST_SQL = (
+    f"SELECT p.* FROM {AchievementProgress._meta.db_table} p WHERE p.id IN ("
+    f"SELECT DISTINCT ON (achievement_id) id FROM {AchievementProgress._meta.db_table} "
+    "WHERE customer_id = %s AND achievement_id = ANY(%s) "
+    "ORDER BY achievement_id, window_start DESC, sequence DESC) FOR UPDATE"
+)
+
+
 def _latest_rows(*, customer: Customer,
                  achievement_ids: list[int]) -> dict[int, AchievementProgress]:
-    """Each achievement's latest iteration of the customer, locked, in one statement."""
-    latest = (
-        AchievementProgress.objects.filter(customer=customer,
-                                           achievement_id__in=achievement_ids)
-        .order_by("achievement_id", *CURRENT_FIRST).distinct("achievement_id").values("pk")
-    )
-    rows = AchievementProgress.objects.select_for_update().filter(pk__in=Subquery(latest))
+    """Each achievement's latest iteration of the customer, locked, in one statement (SQL
+    written out: it runs for every event, and the ORM would compile the subquery each time;
+    the DISTINCT ON walks the customer's achievement_progress_current index)."""
+    rows = AchievementProgress.objects.raw(_LATEST_SQL, [customer.pk, achievement_ids])
     return {row.achievement_id: row for row in rows}
 
 
@@ -418,6 +421,7 @@ class _Writes:
         self.deleted: list[int] = []
         self.cleared: list[int] = []  # rows whose contributions are rebuilt
         self.contributions: list[tuple[AchievementProgress, progress.Contribution]] = []
+        self.changed_fields: set[str] = set()
 
     def merge(self, other: _Writes) -> None:
         self.new.extend(other.new)
@@ -425,6 +429,7 @@ class _Writes:
         self.deleted.extend(other.deleted)
         self.cleared.extend(other.cleared)
         self.contributions.extend(other.contributions)
+        self.changed_fields |= other.changed_fields
 
     def save(self) -> None:
         if self.cleared:
@@ -434,10 +439,10 @@ class _Writes:
         now = timezone.now()
         for row in self.changed:
             row.updated_at = now
-        bulk_update_rows(model=AchievementProgress, objs=self.changed, fields=[
-            "sequence", "progress", "status", "window_start", "start_date", "end_date",
-            "window_index", "completion_date", "completion_value", "last_counted_on",
-            "updated_at"])
+        # Only the columns some row changed (an in-order event: progress and
+        # last_counted_on, a completion its status and date too).
+        bulk_update_rows(model=AchievementProgress, objs=self.changed,
+                         fields=[*sorted(self.changed_fields), "updated_at"])
         AchievementProgress.objects.bulk_create(self.new)
         ProgressContribution.objects.bulk_create([
             ProgressContribution(progress_record_id=row.pk, customer_event_id=c.event_id,
@@ -447,8 +452,8 @@ class _Writes:
 
 
 def _write_row(row: AchievementProgress, iteration: progress.Iteration, *, sequence: int,
-               achievement: Achievement) -> bool:
-    """Bring `row` in line with `iteration`; True when anything changed."""
+               achievement: Achievement) -> set[str]:
+    """Bring `row` in line with `iteration`; the names of the fields that changed."""
     if iteration.completed:
         status = Status.COMPLETED
     elif row.pk is not None and row.status == Status.EXPIRED and \
@@ -464,9 +469,9 @@ def _write_row(row: AchievementProgress, iteration: progress.Iteration, *, seque
         "completion_value": iteration.completion_value,
         "last_counted_on": iteration.last_counted_on,
     }
-    changed = any(getattr(row, name) != value for name, value in values.items())
-    for name, value in values.items():
-        setattr(row, name, value)
+    changed = {name for name, value in values.items() if getattr(row, name) != value}
+    for name in changed:
+        setattr(row, name, values[name])
     row.achievement = achievement
     return changed
 
@@ -507,9 +512,10 @@ def _apply_goal(*, plan: ProgressPlan, goal: GoalPlan, history: list[EventFacts]
         affected = []
 
     by_key = {row.pk: row for row in stored}
-    before = {row.pk: _snapshot(row) for row in stored}
+    before = {row.pk: _snapshot(row) for row in stored} if goal.refold else {}
     was_completed = {row.pk for row in stored if row.status == Status.COMPLETED}
     completion_values = {row.pk: row.completion_value for row in stored}
+    completion_dates = {row.pk: row.completion_date for row in stored}
     reusable = [row for row in affected if not _pinned(achievement, row)]
     writes.cleared.extend(row.pk for row in reusable)
     final: list[tuple[AchievementProgress, progress.Iteration]] = []
@@ -528,6 +534,7 @@ def _apply_goal(*, plan: ProgressPlan, goal: GoalPlan, history: list[EventFacts]
             writes.new.append(row)
         elif changed:
             writes.changed.append(row)
+            writes.changed_fields |= changed
         final.append((row, iteration))
     writes.deleted.extend(row.pk for row in reusable)
 
@@ -565,7 +572,7 @@ def _apply_goal(*, plan: ProgressPlan, goal: GoalPlan, history: list[EventFacts]
                            and row.status == Status.COMPLETED}
     for row, _ in final:
         if row.pk in was_completed and row.pk in final_completed_pks and (
-                before[row.pk]["completion_date"] != _snapshot(row)["completion_date"]
+                completion_dates[row.pk] != row.completion_date
                 or completion_values[row.pk] != row.completion_value):
             outcome.moved.append(Completion(achievement, row))
     for pk in sorted(was_completed - final_completed_pks):
