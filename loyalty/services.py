@@ -64,7 +64,10 @@ def program_create(*, name: str, time_zone: str = "UTC", currency_code: str = "P
 
 @transaction.atomic
 def program_update(*, program: Program, data: dict[str, Any]) -> Program:
-    """Change a program; a new points currency code renames the points currency."""
+    """Change a program; a new points currency code renames the points currency.
+    `rotate_webhook_secret` (true) gives the webhook a new signing secret."""
+    data = dict(data)
+    rotate = data.pop("rotate_webhook_secret", False)
     if "name" in data and Program.objects.filter(name=data["name"]).exclude(pk=program.pk).exists():
         raise ConflictError(f"A program named '{data['name']}' already exists.", field="name")
     code = data.get("currency_code")
@@ -78,9 +81,12 @@ def program_update(*, program: Program, data: dict[str, Any]) -> Program:
         instance=program, data=data,
         fields=["name", "time_zone", "currency_code", "late_event_window", "webhook_url"],
     )
-    if program.webhook_url and not program.webhook_secret:
+    if program.webhook_url and (rotate or not program.webhook_secret):
         program.webhook_secret = secrets.token_hex(32)
         program.save(update_fields=["webhook_secret"])
+    elif rotate:
+        raise ApplicationError("There is no webhook to rotate a secret for: set webhookUrl "
+                               "first.", field="rotate_webhook_secret")
     if "currency_code" in changed:
         program.currencies.filter(kind=Currency.Kind.POINTS).update(code=program.currency_code)
         program_definitions_changed(program_id=program.pk)  # offers carry their currency

@@ -29,6 +29,10 @@ class ProgramSerializer(LaurelModelSerializer):
         help_text="Events performed longer ago than this (ISO-8601 duration, e.g. P30D) are "
         "refused with a 400; null: backdated events of any age count.",
     )
+    rotate_webhook_secret = serializers.BooleanField(
+        write_only=True, required=False,
+        help_text="true: give the webhook a new signing secret; the answer shows it once.",
+    )
     webhook_secret = SometimesSentCharField(
         read_only=True,
         help_text="Signs webhook deliveries (HMAC-SHA256). Sent only in the answer that set "
@@ -44,7 +48,8 @@ class ProgramSerializer(LaurelModelSerializer):
     class Meta:
         model = Program
         fields = ["id", "name", "time_zone", "currency_code", "late_event_window",
-                  "webhook_url", "webhook_secret", "created_at", "updated_at"]
+                  "webhook_url", "webhook_secret", "rotate_webhook_secret", "created_at",
+                  "updated_at"]
         read_only_fields = ["id", "webhook_secret", "created_at", "updated_at"]
         extra_kwargs = {"name": {"validators": []}}  # duplicates are a 409 from the service
 

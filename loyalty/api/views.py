@@ -60,7 +60,9 @@ class ProgramViewSet(CrudViewSet):
         return selectors.program_list(api_key=request_api_key(self.request))
 
     def perform_create(self, serializer):
-        serializer.instance = services.program_create(**serializer.validated_data)
+        data = dict(serializer.validated_data)
+        data.pop("rotate_webhook_secret", None)  # a new program's secret is new anyway
+        serializer.instance = services.program_create(**data)
         serializer.context["reveal_webhook_secret"] = bool(serializer.instance.webhook_secret)
 
     def perform_update(self, serializer):

@@ -289,3 +289,25 @@ def test_event_create_never_500_when_attribute_increment_overflows_progress(
         assert response.json()["code"] == "out_of_range"
         assert "at most 14 digits" in response.json()["message"]
         assert_nothing_written()
+
+
+def test_rotating_the_webhook_secret_shows_the_new_one_once(account_client, program):
+    url = f"/api/v1/programs/{program.pk}"
+    first = account_client.patch(url, {"webhookUrl": "https://hooks.example.com/laurel"},
+                                 format="json").json()["webhookSecret"]
+
+    rotated = account_client.patch(url, {"rotateWebhookSecret": True}, format="json")
+    read = account_client.get(url).json()
+
+    assert rotated.status_code == 200
+    assert rotated.json()["webhookSecret"] not in ("", first)
+    assert "webhookSecret" not in read and "rotateWebhookSecret" not in read
+    program.refresh_from_db()
+    assert program.webhook_secret == rotated.json()["webhookSecret"]
+
+
+def test_rotating_a_webhook_secret_without_a_webhook_is_a_400(account_client, program):
+    response = account_client.patch(f"/api/v1/programs/{program.pk}",
+                                    {"rotateWebhookSecret": True}, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "rotateWebhookSecret"
