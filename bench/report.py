@@ -27,7 +27,27 @@ def _met(flag) -> str:
     return "**met**" if flag else "**missed**"
 
 
+def _targets(s: dict) -> None:
+    """The current targets (issue 12), applied to the stored figures, so that a report of an
+    earlier run is judged by them too."""
+    if "ingest" in s:
+        i = s["ingest"]
+        i["met"] = (i["ratio"] or 0) >= 0.6 and i["errors"] == 0 and \
+            i["p99_ms"] <= 2 * i["baseline"]["p99_ms"]
+    if "read" in s:
+        r = s["read"]
+        r["met"] = (r["ratio"] or 0) >= 0.6 and r["errors"] == 0
+    if "scaling" in s:
+        c = s["scaling"]
+        c["met"] = c["ratio_1000_vs_10"] is not None and c["ratio_1000_vs_10"] <= 1.2
+    if "rollover" in s:
+        o = s["rollover"]
+        o["met_time"] = o["ratio"] is not None and o["ratio"] <= 2.5 and \
+            o["job_1m"]["finished"]
+
+
 def _summary(s: dict) -> list[str]:
+    _targets(s)
     rows = ["| Scenario | Laurel | Baseline | Ratio | Latency / memory | Target | Result |",
             "| --- | --- | --- | --- | --- | --- | --- |"]
     if "ingest" in s:
@@ -36,8 +56,8 @@ def _summary(s: dict) -> list[str]:
             f"| ingest-http (1 event/request, 16 conn.) | {_num(i['events_per_s'])} events/s | "
             f"{_num(i['baseline_per_s'])} req/s (bare DRF view + 1 INSERT) | "
             f"{_num(i['ratio'], 3)}x | p50 {_num(i['p50_ms'], 2)} ms, p99 "
-            f"{_num(i['p99_ms'], 2)} ms, {_num(i['errors'])} errors | >= 0.6x, p99 <= 50 ms, "
-            f"0 errors | {_met(i['met'])} |")
+            f"{_num(i['p99_ms'], 2)} ms, {_num(i['errors'])} errors | >= 0.6x, p99 <= 2x the bare "
+            f"p99, 0 errors | {_met(i['met'])} |")
     if "bulk" in s:
         b = s["bulk"]
         rows.append(
@@ -51,7 +71,7 @@ def _summary(s: dict) -> list[str]:
             f"| read (customer achievements, 100 defs, 16 conn.) | {_num(r['requests_per_s'])} "
             f"req/s | {_num(r['baseline_per_s'])} req/s (bare view + 1 SELECT) | "
             f"{_num(r['ratio'], 3)}x | p50 {_num(r['p50_ms'], 2)} ms, p99 "
-            f"{_num(r['p99_ms'], 2)} ms, {_num(r['errors'])} errors | >= 0.6x, p99 <= 20 ms | "
+            f"{_num(r['p99_ms'], 2)} ms, {_num(r['errors'])} errors | >= 0.6x | "
             f"{_met(r['met'])} |")
     if "simulate" in s:
         m = s["simulate"]
@@ -73,7 +93,7 @@ def _summary(s: dict) -> list[str]:
             f"| rollover (1,000,000 due iterations) | {wall} | {_num(bare['wall_s'], 2)} s "
             f"(one UPDATE) | {_num(o['ratio'], 1)}x{projected} | "
             f"peak RSS {_num(job['peak_rss_mb'])} MB (1M) vs {_num(small['peak_rss_mb'])} MB "
-            f"(100k) | <= 3x, < 300 MB, independent of rows | time {_met(o['met_time'])}, "
+            f"(100k) | <= 2.5x, < 300 MB, independent of rows | time {_met(o['met_time'])}, "
             f"memory {_met(o['met_memory'])} |")
     if "scaling" in s:
         c = s["scaling"]
@@ -83,7 +103,7 @@ def _summary(s: dict) -> list[str]:
             f"{_num(runs['scale_1000']['ms_per_event'], 2)} ms | 10 defs: "
             f"{_num(runs['scale_10']['ms_per_event'], 2)} ms | {_num(c['ratio_1000_vs_10'], 2)}x "
             f"| 100 defs: {_num(runs['scale_100']['ms_per_event'], 2)} ms "
-            f"({_num(c['ratio_100_vs_10'], 2)}x) | <= 1.5x | {_met(c['met'])} |")
+            f"({_num(c['ratio_100_vs_10'], 2)}x) | <= 1.2x | {_met(c['met'])} |")
     return rows
 
 

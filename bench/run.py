@@ -300,8 +300,10 @@ def scenario_ingest(server: Gunicorn, programs: dict) -> dict:
         "laurel": laurel, "baseline": bare, "events_stored_incl_warmup": stored,
         "events_per_s": laurel["ok_per_s"], "baseline_per_s": bare["ok_per_s"], "ratio": r,
         "p50_ms": laurel["p50_ms"], "p99_ms": laurel["p99_ms"], "errors": errors,
-        "target": {"ratio_min": 0.6, "p99_ms_max": 50, "errors": 0},
-        "met": r is not None and r >= 0.6 and laurel["p99_ms"] <= 50 and errors == 0,
+        # Issue 12's targets: >= 0.6x the bare endpoint, p99 <= 2x the bare endpoint's p99.
+        "target": {"ratio_min": 0.6, "p99_vs_bare_max": 2.0, "errors": 0},
+        "met": r is not None and r >= 0.6 and laurel["p99_ms"] <= 2 * bare["p99_ms"]
+        and errors == 0,
     }
 
 
@@ -317,8 +319,8 @@ def scenario_read(server: Gunicorn, programs: dict) -> dict:
         "laurel": laurel, "baseline": bare, "requests_per_s": laurel["ok_per_s"],
         "baseline_per_s": bare["ok_per_s"], "ratio": r, "p50_ms": laurel["p50_ms"],
         "p99_ms": laurel["p99_ms"], "errors": errors,
-        "target": {"ratio_min": 0.6, "p99_ms_max": 20},
-        "met": r is not None and r >= 0.6 and laurel["p99_ms"] <= 20 and errors == 0,
+        "target": {"ratio_min": 0.6},
+        "met": r is not None and r >= 0.6 and errors == 0,
     }
 
 
@@ -413,7 +415,7 @@ def scenario_scaling(server: Gunicorn, programs: dict) -> dict:
         "load_generator": "wrk + bench/lua/laurel.lua (ingest mode)",
         "connections": SCALING_CONNECTIONS, "runs": runs, "ratio_1000_vs_10": r,
         "ratio_100_vs_10": ratio(runs["scale_100"]["mean_ms"], runs["scale_10"]["mean_ms"]),
-        "target": {"ratio_max": 1.5}, "met": r is not None and r <= 1.5,
+        "target": {"ratio_max": 1.2}, "met": r is not None and r <= 1.2,
     }
 
 
@@ -543,7 +545,7 @@ def scenario_rollover() -> dict:
     out["rss_ratio_1m_vs_100k"] = ratio(big_rss, small_rss)
     out["target"] = {"ratio_max": 3.0, "peak_rss_mb_max": 300,
                      "rss_independent": "peak RSS at 1M <= 1.25 x peak RSS at 100k"}
-    out["met_time"] = out["ratio"] is not None and out["ratio"] <= 3.0 and job["finished"]
+    out["met_time"] = out["ratio"] is not None and out["ratio"] <= 2.5 and job["finished"]
     out["met_memory"] = (big_rss is not None and big_rss < 300 and small_rss is not None
                          and big_rss <= 1.25 * small_rss)
     out["met"] = out["met_time"] and out["met_memory"]
