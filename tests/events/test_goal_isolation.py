@@ -47,3 +47,30 @@ def test_a_failing_goal_is_skipped_and_the_event_counts_everywhere_else(
     flagged = Achievement.objects.get(pk=bad.pk)
     assert flagged.failing_since == NOW and flagged.last_failure
     assert Achievement.objects.get(pk=good.pk).failing_since is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_goal_is_isolated_on_a_live_server(live_server, program, campaign):
+    """The same through a real server thread and real HTTP, committed for real."""
+    import json
+    import urllib.request
+
+    from tests.conftest import make_key
+
+    key = make_key(scope="integration", program=program).raw_key
+    good = AchievementFactory(campaign=campaign, target=5, period="1D")
+    bad = AchievementFactory(campaign=campaign, target=5, period="9000Y")
+    request = urllib.request.Request(
+        f"{live_server.url}/api/v1/programs/{program.pk}/events", method="POST",
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+        data=json.dumps({"customer": "ann", "type": "PURCHASE", "amount": 10,
+                         "performedOn": (NOW - timedelta(minutes=1)).isoformat()}).encode())
+
+    with urllib.request.urlopen(request, timeout=30) as response:
+        body = json.loads(response.read())
+
+    assert response.status == 201
+    assert [e["achievementId"] for e in body["effects"]
+            if e["effectType"] == "achievementSkipped"] == [bad.pk]
+    assert AchievementProgress.objects.get(achievement=good).progress == 1
+    assert Notification.objects.filter(kind="goalFailed").count() == 1
