@@ -1,7 +1,6 @@
 """Admin for achievement definitions and progress, and for streak targets (target groups and
 enrolments). Writes go through services."""
 
-import copy
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,7 +21,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import ngettext
 
 from achievements import periods, rules, selectors, services, streaks
-from achievements.forms import TIME_POINT_PARTS, AchievementForm
+from achievements.forms import TIME_POINT_PARTS, AchievementForm, achievement_candidate
 from achievements.models import (
     Achievement,
     AchievementProgress,
@@ -53,17 +52,9 @@ from loyalty.admin import (
 from loyalty.formatting import human_amount, human_number, local_datetime, zone
 from loyalty.models import Campaign, Program
 
-# The schedule fields the live preview reads from the form, with the inputs they post.
-PREVIEW_FIELDS = {
-    "campaign": ("campaign",),
-    "activation_policy": ("activation_policy",),
-    "recurrence_policy": ("recurrence_policy",),
-    "period": ("period",),
-    "period_end_override": tuple(f"period_end_override_{i}" for i in range(6)),
-    "fixed_start_date": ("fixed_start_date_0", "fixed_start_date_1"),
-    "end_date": ("end_date_0", "end_date_1"),
-    "time_zone": ("time_zone",),
-}
+# The schedule fields the live preview reads from the form.
+PREVIEW_FIELDS = ("campaign", "activation_policy", "recurrence_policy", "period",
+                  "period_end_override", "fixed_start_date", "end_date", "time_zone")
 
 
 def schedule_preview_html(achievement: Achievement, *, now: datetime) -> str:
@@ -352,23 +343,9 @@ class AchievementAdmin(ServiceErrorsAsFormErrors, admin.ModelAdmin):
             obj = self.get_object(request, request.GET["object_id"])
         if not self.has_view_or_change_permission(request, obj):
             raise PermissionDenied
-        candidate = copy.copy(obj) if obj is not None else Achievement()
-        form = AchievementForm(data=request.GET, instance=Achievement())
         with timezone.override(zone(self.form_time_zone(request, obj))):
-            form.is_valid()  # partial input: only the schedule fields are read
-        errors = []
-        for field, inputs in PREVIEW_FIELDS.items():
-            if not any(name in request.GET for name in inputs):
-                continue
-            if field in form.errors:
-                errors.append(f"{form.fields[field].label or field}: {form.errors[field][0]}")
-            elif field in form.cleaned_data:
-                value = form.cleaned_data[field]
-                if field == "campaign":
-                    candidate.campaign = value
-                else:
-                    setattr(candidate, field, value if value is not None or field not in (
-                        "period", "time_zone") else "")
+            candidate, errors = achievement_candidate(data=request.GET, obj=obj,
+                                                      fields=PREVIEW_FIELDS)
         if errors:
             html = format_html('<span class="errornote" style="display:inline">{}</span>',
                                "Cannot preview: " + "; ".join(errors))

@@ -1,6 +1,8 @@
 """Admin form fields for achievement definitions: event types as a choice of the types
 Laurel knows, the TimePoint (`periodEndOverride`) as its fields, time zones as a choice."""
 
+import copy
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -132,3 +134,31 @@ class AchievementForm(forms.ModelForm):
 
     def clean_event_types(self):
         return list(self.cleaned_data["event_types"])
+
+
+def _posted(data, name: str) -> bool:
+    """Whether the form posted field `name` (a multi-widget posts name_0, name_1, ...)."""
+    return name in data or any(f"{name}_{i}" in data for i in range(6))
+
+
+def achievement_candidate(*, data, obj: Achievement | None,
+                          fields) -> tuple[Achievement, list[str]]:
+    """The definition the achievement form describes, unsaved: `obj` (or a new achievement)
+    with what the form posts of `fields` changed; fields it does not post (locked ones) keep
+    their values. Returns it and the form's errors on those fields, as sentences. The caller
+    activates the form's time zone (dates are typed in it)."""
+    candidate = copy.copy(obj) if obj is not None else Achievement()
+    form = AchievementForm(data=data, instance=Achievement())
+    form.is_valid()  # partial input is fine: only the posted fields are read
+    errors = []
+    for name in fields:
+        if name not in form.fields or not _posted(data, name):
+            continue
+        if name in form.errors:
+            errors.append(f"{form.fields[name].label or name}: {form.errors[name][0]}")
+        elif name in form.cleaned_data:
+            value = form.cleaned_data[name]
+            if value is None and name in ("period", "time_zone", "description"):
+                value = ""
+            setattr(candidate, name, value)
+    return candidate, errors

@@ -561,22 +561,15 @@ def achievement_stats(*, achievement: Achievement, now: datetime) -> Achievement
     completers = completed.values("customer_id").distinct().count()
     median = None
     if funnel.completed:
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY "
-                    "EXTRACT(EPOCH FROM completion_date - start_date)) "
-                    f"FROM {AchievementProgress._meta.db_table} WHERE achievement_id = %s "
-                    "AND status = %s AND completion_date IS NOT NULL",
-                    [achievement.pk, AchievementProgress.Status.COMPLETED],
-                )
-                seconds = cursor.fetchone()[0]
-        else:  # SQLite: the same median in Python
-            spans = sorted((c - s).total_seconds() for s, c in
-                           completed.values_list("start_date", "completion_date"))
-            middle = len(spans) // 2
-            seconds = (spans[middle] if len(spans) % 2 else
-                       (spans[middle - 1] + spans[middle]) / 2) if spans else None
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY "
+                "EXTRACT(EPOCH FROM completion_date - start_date)) "
+                f"FROM {AchievementProgress._meta.db_table} WHERE achievement_id = %s "
+                "AND status = %s AND completion_date IS NOT NULL",
+                [achievement.pk, AchievementProgress.Status.COMPLETED],
+            )
+            seconds = cursor.fetchone()[0]
         median = timedelta(seconds=float(seconds)) if seconds is not None else None
     rate = completers / funnel.started if funnel.started else None
     return AchievementStats(

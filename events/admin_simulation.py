@@ -7,46 +7,36 @@ The answer streams NDJSON so the page can show progress while a large program is
 are this app's; the form it parses is the achievement admin's own.
 """
 
-import copy
 import json
 from datetime import datetime, timedelta
 
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
-from achievements.forms import AchievementForm
+from achievements.forms import achievement_candidate
 from achievements.models import Achievement
 from achievements.services import EDITABLE_FIELDS
 from events.api.serializers import AchievementSimulationSerializer
 from events.simulation import achievement_simulate_steps
+from loyalty.formatting import zone
 from loyalty.models import Customer
 
 DEFAULT_DAYS = 90
 
 
-def _candidate(data, obj: Achievement | None) -> tuple[Achievement | None, list[str]]:
-    """The definition the form describes, unsaved: the stored one with what the form posts
-    changed (locked fields are not posted and keep their values), or a new one."""
-    candidate = copy.copy(obj) if obj is not None else Achievement(name="Simulation",
-                                                                   title="Simulation")
-    form = AchievementForm(data=data, instance=Achievement())
-    form.is_valid()  # partial input is fine: only what is posted is read
-    errors = []
-    names = [name for name in (*EDITABLE_FIELDS, "campaign") if name in form.fields]
-    for name in names:
-        posted = name in data or any(key.startswith(f"{name}_") for key in data)
-        if not posted:
-            continue
-        if name in form.errors:
-            errors.append(f"{form.fields[name].label or name}: {form.errors[name][0]}")
-        elif name in form.cleaned_data:
-            value = form.cleaned_data[name]
-            if value is None and name in ("period", "time_zone", "description"):
-                value = ""
-            setattr(candidate, name, value)
+def _candidate(request, obj: Achievement | None) -> tuple[Achievement | None, list[str]]:
+    """The definition the form describes, unsaved, read in the form's time zone as the
+    achievement admin reads it (its preview uses the same function)."""
+    model_admin = admin.site.get_model_admin(Achievement)
+    with timezone.override(zone(model_admin.form_time_zone(request, obj))):
+        candidate, errors = achievement_candidate(
+            data=request.POST, obj=obj, fields=(*EDITABLE_FIELDS, "campaign"))
+    if obj is None:
+        candidate.name = candidate.title = "Simulation"
     if getattr(candidate, "campaign_id", None) is None:
         errors.append("Campaign: choose the campaign the achievement belongs to.")
     if not errors:
@@ -60,11 +50,6 @@ def _candidate(data, obj: Achievement | None) -> tuple[Achievement | None, list[
 
 def _instant(value: str, default: datetime) -> datetime:
     parsed = parse_datetime(value) if value else None
-    if parsed is None and value:
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            parsed = None
     if parsed is None:
         return default
     return parsed if parsed.tzinfo else timezone.make_aware(parsed)
@@ -82,7 +67,7 @@ def simulate_view(request):
     now = timezone.now()
     start = _instant(request.POST.get("simulate_from", ""), now - timedelta(days=DEFAULT_DAYS))
     end = _instant(request.POST.get("simulate_to", ""), now)
-    candidate, errors = _candidate(request.POST, obj)
+    candidate, errors = _candidate(request, obj)
     if candidate is not None and start >= end:
         errors, candidate = ["The range must end after it starts."], None
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from djangorestframework_camel_case.util import underscoreize
 
+from config.api.exception_handler import error_items
 from config.exceptions import ApplicationError, api_name
 from events.api.serializers import CustomerEventInputSerializer
 from events.services import event_ingest
@@ -46,16 +47,6 @@ class ImportSummary:
             self.refusals.append(Refusal(line, field_name, message))
 
 
-def _first_error(errors: Any, prefix: str = "") -> tuple[str | None, str]:
-    if isinstance(errors, dict):
-        for name, value in errors.items():
-            key = api_name(name) if name != "non_field_errors" else None
-            return _first_error(value, f"{prefix}{key}" if key else prefix)
-    if isinstance(errors, list) and errors:
-        return _first_error(errors[0], prefix)
-    return (prefix or None), str(errors)
-
-
 def _parse(number: int, line: str, summary: ImportSummary) -> dict[str, Any] | None:
     try:
         body = json.loads(line)
@@ -67,7 +58,8 @@ def _parse(number: int, line: str, summary: ImportSummary) -> dict[str, Any] | N
         return None
     serializer = CustomerEventInputSerializer(data=underscoreize(body))
     if not serializer.is_valid():
-        summary.refuse(number, *_first_error(serializer.errors))
+        first = error_items(serializer.errors)[0]
+        summary.refuse(number, first["field"], first["message"])
         return None
     data = dict(serializer.validated_data)
     if not (data.get("external_system") and data.get("external_system_reference_number")):

@@ -2,7 +2,7 @@
 
 from django.db import migrations, models
 
-from config.migration_operations import AddIndexQuietly
+from django.contrib.postgres.operations import AddIndexConcurrently
 
 
 class Migration(migrations.Migration):
@@ -15,11 +15,11 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        AddIndexQuietly(
+        AddIndexConcurrently(
             model_name='achievementprogress',
             index=models.Index(condition=models.Q(('completion_date__isnull', False)), fields=['achievement', 'completion_date'], include=('status',), name='achievement_progress_completed'),
         ),
-        AddIndexQuietly(
+        AddIndexConcurrently(
             model_name='enrolment',
             index=models.Index(fields=['group', 'active', 'current_count', 'longest_count'], name='enrolment_streak_lengths'),
         ),

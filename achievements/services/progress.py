@@ -184,10 +184,12 @@ class ProgressOutcome:
     uncompleted: list[Completion] = field(default_factory=list)
     moved: list[Completion] = field(default_factory=list)  # stays, at another date or value
     skipped: list[SkippedEffect] = field(default_factory=list)  # goals that failed
+    pending: list = field(default_factory=list)  # _RefoldPending: refolds before ids exist
 
     def merge(self, other: ProgressOutcome) -> None:
         self.effects.extend(other.effects)
         self.refolds.extend(other.refolds)
+        self.pending.extend(other.pending)
         self.completed.extend(other.completed)
         self.uncompleted.extend(other.uncompleted)
         self.moved.extend(other.moved)
@@ -600,7 +602,8 @@ def _apply_goal(*, plan: ProgressPlan, goal: GoalPlan, history: list[EventFacts]
         for row in stored:
             if row.pk not in final_pks:
                 changes.append(("removed", row, before[row.pk]))
-        outcome.effects.append(_RefoldPending(achievement, goal.refold_from, changes))
+        if changes:
+            outcome.pending.append(_RefoldPending(achievement, goal.refold_from, changes))
 
 
 @dataclass
@@ -656,9 +659,7 @@ def progress_apply(*, plan: ProgressPlan, history: list[EventFacts] = ()) -> Pro
         writes.merge(goal_writes)
         outcome.merge(goal_outcome)
     writes.save()
-    pending = [e for e in outcome.effects if isinstance(e, _RefoldPending)]
-    outcome.effects = [e for e in outcome.effects if not isinstance(e, _RefoldPending)]
-    outcome.refolds = [e.resolve() for e in pending if e.changes]
+    outcome.refolds = [pending.resolve() for pending in outcome.pending]
     outcome.effects.extend(outcome.skipped)
     return outcome
 
@@ -682,13 +683,9 @@ def progress_rebuild(*, customer: Customer, achievement: Achievement,
     writes = _Writes()
     _apply_goal(plan=plan, goal=goal, history=history, writes=writes, outcome=outcome,
                 limit=settings.LAUREL_MAX_COMPLETIONS_PER_EVENT)
-    differences = []
-    for effect in outcome.effects:
-        if isinstance(effect, _RefoldPending):
-            for change, row, old in effect.changes:
-                differences.append({"change": change, "progressTrackerId": row.pk,
-                                    "before": old,
-                                    "after": None if change == "removed" else _snapshot(row)})
+    differences = [{"change": c.change, "progressTrackerId": c.progress_tracker_id,
+                    "before": c.before, "after": c.after}
+                   for pending in outcome.pending for c in pending.resolve().changes]
     outcome.effects = []
     if not dry_run:
         writes.save()

@@ -41,6 +41,12 @@ def _flatten(detail: Any, path: list[str]) -> list[dict[str, Any]]:
     return [{"field": _camel_path(path), "code": code, "message": str(detail)}]
 
 
+def error_items(detail: Any) -> list[dict[str, Any]]:
+    """A serializer's errors as the API's error items: field (camelCase, dotted), code,
+    message."""
+    return _flatten(detail, [])
+
+
 def error_body(*, status_code: int, code: str, errors: list[dict[str, Any]], message: str = ""):
     if not message:
         message = "; ".join(

@@ -231,10 +231,6 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# Covering indexes (INCLUDE columns) serve the dashboard index-only on PostgreSQL; SQLite
-# builds them without the included columns, which is all this warning says.
-SILENCED_SYSTEM_CHECKS = ["models.W040"]
-
 # LAUREL
 # ------------------------------------------------------------------------------
 # How far in the future an event's performedOn may lie (clock skew allowance).

@@ -2,7 +2,7 @@
 
 from django.db import migrations, models
 
-from config.migration_operations import AddIndexQuietly, RemoveIndexQuietly
+from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
 
 
 class Migration(migrations.Migration):
@@ -15,11 +15,11 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        RemoveIndexQuietly(
+        RemoveIndexConcurrently(
             model_name='customerevent',
             name='event_by_program',
         ),
-        AddIndexQuietly(
+        AddIndexConcurrently(
             model_name='customerevent',
             index=models.Index(fields=['program', 'performed_on'], include=('type', 'life_cycle_state', 'customer'), name='event_program_activity'),
         ),

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import migrations, models
 
-from config.migration_operations import AddIndexQuietly
+from django.contrib.postgres.operations import AddIndexConcurrently
 
 
 class Migration(migrations.Migration):
@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        AddIndexQuietly(
+        AddIndexConcurrently(
             model_name='awardtransaction',
             index=models.Index(fields=['program', 'created_at'], include=('currency', 'kind', 'state', 'amount'), name='award_program_day'),
         ),

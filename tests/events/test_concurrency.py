@@ -22,7 +22,7 @@ from loyalty.models import ApiKey, AwardTransaction, Customer, WalletBalance
 from tests.achievements.factories import AchievementFactory
 from tests.conftest import make_key
 from tests.events.factories import RewardOfferFactory
-from tests.events.threads import Call, api_client, run_concurrently, send
+from tests.events.threads import Call, api_client, event_numbers, run_concurrently, send
 from tests.events.threads import failures as _failures
 from tests.loyalty.factories import CustomerFactory
 
@@ -54,16 +54,6 @@ def purchase(*, customer: str, at, reference: str = "", **fields) -> dict[str, A
     if reference:
         body |= {"externalSystem": "POS", "externalSystemReferenceNumber": reference}
     return body
-
-
-def _event_numbers(program) -> list[int]:
-    """The ranks of the program's event numbers, after checking that every event has one and
-    that none repeats (numbers come from a sequence: unique and increasing, gaps allowed)."""
-    numbers = list(CustomerEvent.objects.filter(program=program)
-                   .values_list("number", flat=True))
-    assert None not in numbers
-    assert len(set(numbers)) == len(numbers)
-    return list(range(1, len(numbers) + 1))
 
 
 def _balance(customer: Customer) -> Decimal:
@@ -110,7 +100,7 @@ def test_event_ingest_counts_every_event_and_completes_once_when_32_threads_post
     award = AwardTransaction.objects.get(kind=AwardTransaction.Kind.AWARD)
     assert (award.customer_event_id, award.amount) == (achievement_event.pk, AWARD)
     assert _balance(customer) == AWARD
-    assert _event_numbers(program) == list(range(1, 202))
+    assert event_numbers(program) == list(range(1, 202))
     assert len({o.body["number"] for o in outcomes}) == 200
 
 
@@ -148,7 +138,7 @@ def test_event_ingest_completes_every_iteration_once_when_threads_post_on_comple
         achievement_events.values_list("pk", flat=True)
     )
     assert _balance(customer) == 20 * AWARD
-    assert _event_numbers(program) == list(range(1, 221))
+    assert event_numbers(program) == list(range(1, 221))
 
 
 def test_event_ingest_numbers_events_without_gaps_when_threads_post_for_many_customers(
@@ -167,7 +157,7 @@ def test_event_ingest_numbers_events_without_gaps_when_threads_post_for_many_cus
     assert Customer.objects.filter(program=program).count() == 32
     progress = AchievementProgress.objects.filter(achievement=achievement)
     assert sorted(progress.values_list("progress", flat=True)) == [Decimal(2)] * 32
-    assert _event_numbers(program) == list(range(1, 97))  # 64 purchases, 32 completions
+    assert event_numbers(program) == list(range(1, 97))  # 64 purchases, 32 completions
 
 
 # Replays racing each other
@@ -300,7 +290,7 @@ def test_event_cancel_racing_new_events_ends_as_serial_replay_when_same_customer
     assert_matches_serial_replay(customer=customer, achievement=achievement)
     record = AchievementProgress.objects.get(achievement=achievement)
     assert (record.status == AchievementProgress.Status.COMPLETED) is completed
-    numbers = _event_numbers(program)
+    numbers = event_numbers(program)
     assert numbers == list(range(1, len(numbers) + 1))
     assert len(numbers) >= 36 + int(completed)
 

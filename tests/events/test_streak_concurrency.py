@@ -34,7 +34,7 @@ from events.models import CustomerEvent
 from loyalty.models import ApiKey, AwardTransaction, Customer, WalletBalance
 from tests.conftest import make_key
 from tests.events.factories import RewardOfferFactory
-from tests.events.threads import Call, Outcome, api_client, send
+from tests.events.threads import Call, Outcome, api_client, event_numbers, send
 from tests.events.threads import failures as _failures
 from tests.events.threads import run_concurrently as run_threads
 
@@ -111,16 +111,6 @@ def _ledger_sum(customer: Customer) -> Decimal:
     return total["total"] or Decimal(0)
 
 
-def _event_numbers(program) -> list[int]:
-    """The ranks of the program's event numbers, after checking that every event has one and
-    that none repeats (numbers come from a sequence: unique and increasing, gaps allowed)."""
-    numbers = list(CustomerEvent.objects.filter(program=program)
-                   .values_list("number", flat=True))
-    assert None not in numbers
-    assert len(set(numbers)) == len(numbers)
-    return list(range(1, len(numbers) + 1))
-
-
 def assert_levels_held_once_and_paid_once(*, customer: Customer, group: TargetGroup,
                                           counts: list[int]) -> None:
     """Each level in `counts` is held once, by one posted ACHIEVEMENT event of its
@@ -181,7 +171,7 @@ def test_event_ingest_counts_every_event_and_reaches_each_level_once_when_32_thr
     assert not StreakLevelAchievement.objects.filter(revoked_at__isnull=False).exists()
     assert_levels_held_once_and_paid_once(customer=customer, group=group, counts=[1, 2, 3])
     assert CustomerEvent.objects.filter(type="ACHIEVEMENT").count() == 3
-    assert _event_numbers(program) == list(range(1, 1 + 64 + 3 + 1))
+    assert event_numbers(program) == list(range(1, 1 + 64 + 3 + 1))
 
 
 def test_event_cancel_racing_new_events_ends_as_serial_replay_when_a_level_dips(
@@ -218,7 +208,7 @@ def test_event_cancel_racing_new_events_ends_as_serial_replay_when_a_level_dips(
                                      performed_on__gte=running).values_list("pk", flat=True))
     assert Enrolment.objects.get(customer=customer).current_count == 3
     assert_levels_held_once_and_paid_once(customer=customer, group=group, counts=[1, 2, 3])
-    numbers = _event_numbers(program)
+    numbers = event_numbers(program)
     assert numbers == list(range(1, len(numbers) + 1))
 
 

@@ -68,3 +68,15 @@ def run_concurrently(*, raw_key: str, calls: list[Call], threads: int = THREADS)
 def failures(outcomes: list[Outcome], *expected: int) -> list[Outcome]:
     """The first few outcomes with an unexpected status, for assertion messages."""
     return [o for o in outcomes if o.status not in expected][:3]
+
+
+def event_numbers(program) -> list[int]:
+    """The ranks of the program's event numbers, after checking that every event has one and
+    that none repeats (numbers come from a sequence: unique and increasing, gaps allowed)."""
+    from events.models import CustomerEvent
+
+    numbers = list(CustomerEvent.objects.filter(program=program)
+                   .values_list("number", flat=True))
+    assert None not in numbers
+    assert len(set(numbers)) == len(numbers)
+    return list(range(1, len(numbers) + 1))
